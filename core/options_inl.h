@@ -1,0 +1,23 @@
+#pragma once
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace nas::core {
+
+template <class T>
+T option(const nlohmann::json& options, const std::string& key) {
+  auto it = options.find(key);
+  if (it == options.end()) {
+    throw ConfigError(fmt::format("missing option '{}'", key));
+  }
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw ConfigError(fmt::format("option '{}': unexpected value {} ({})", key,
+                                  it->dump(), json_type_name(*it)));
+  }
+}
+
+}  // namespace nas::core

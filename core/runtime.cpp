@@ -1,0 +1,84 @@
+#include "core/runtime.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include "core/error.h"
+
+namespace nas::core {
+
+torch::Device parse_device(const std::string& text) {
+  if (text == "cpu") return torch::Device(torch::kCPU);
+  if (text.rfind("cuda", 0) == 0) {
+    int index = -1;
+    if (text.size() > 4) {
+      if (text[4] != ':' || text.size() == 5 ||
+          text.find_first_not_of("0123456789", 5) != std::string::npos) {
+        throw ConfigError(fmt::format(
+            "--device: expected cpu, cuda or cuda:N, found '{}'", text));
+      }
+      index = std::stoi(text.substr(5));
+    }
+    if (!torch::cuda::is_available()) {
+      throw ConfigError(fmt::format(
+          "--device {}: this LibTorch ({}) has no usable CUDA device; build "
+          "naskit against a CUDA LibTorch (-DCMAKE_PREFIX_PATH=/path/to/"
+          "libtorch) on a machine with a GPU, or use --device cpu",
+          text, torch_version()));
+    }
+    if (index >= static_cast<int>(torch::cuda::device_count())) {
+      throw ConfigError(fmt::format("--device {}: only {} CUDA device(s)", text,
+                                    torch::cuda::device_count()));
+    }
+    return torch::Device(torch::kCUDA, static_cast<int8_t>(index));
+  }
+  throw ConfigError(
+      fmt::format("--device: expected cpu, cuda or cuda:N, found '{}'", text));
+}
+
+int set_threads(int threads) {
+  if (threads < 0) {
+    throw ConfigError(
+        fmt::format("--threads: expected 0 (all cores) or more, found {}",
+                    threads));
+  }
+  if (threads == 0) {
+    threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (threads <= 0) threads = 1;
+  }
+  torch::set_num_threads(threads);
+  return threads;
+}
+
+std::string torch_version() { return TORCH_VERSION; }
+
+double peak_rss_mib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is KiB
+}
+
+nlohmann::json environment_info(const torch::Device& device, int threads) {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return {
+      {"toolkit_version", toolkit_version()},
+      {"git_commit", git_commit()},
+      {"libtorch_version", torch_version()},
+      {"cuda_available", torch::cuda::is_available()},
+      {"cuda_devices", torch::cuda::device_count()},
+      {"device", device.str()},
+      {"threads", threads},
+      {"hardware_concurrency", std::thread::hardware_concurrency()},
+      {"hostname", host},
+  };
+}
+
+}  // namespace nas::core

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+namespace nas::core {
+
+/// Parses `cpu`, `cuda` or `cuda:N`. ConfigError for anything else, and an
+/// Error saying how to get a CUDA build when CUDA is asked for but absent.
+torch::Device parse_device(const std::string& text);
+
+/// Sets LibTorch's intra-op threads; 0 means all cores (LibTorch picks 1 on
+/// some machines, so it is always set explicitly). Returns the count set.
+int set_threads(int threads);
+
+/// Toolkit version and the git commit it was built from.
+const char* toolkit_version();
+const char* git_commit();
+std::string torch_version();
+
+/// Peak resident memory of this process in MiB (CPU), and the peak CUDA
+/// memory allocated in MiB when `device` is CUDA (0 otherwise).
+double peak_rss_mib();
+
+/// Facts about the build and the machine for `nas --version` and env.json.
+nlohmann::json environment_info(const torch::Device& device, int threads);
+
+}  // namespace nas::core
