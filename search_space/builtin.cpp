@@ -1,0 +1,14 @@
+#include "search_space/darts_space.h"
+#include "search_space/search_space.h"
+
+namespace nas::search_space {
+
+void register_builtin_spaces(SpaceRegistry& r) {
+  r.add("darts",
+        "DARTS cell space (Liu et al., ICLR 2019): normal + reduce cells, 14 "
+        "edges x 8 ops each",
+        DartsSpace::default_options(),
+        [](const nlohmann::json& o) { return std::make_unique<DartsSpace>(o); });
+}
+
+}  // namespace nas::search_space

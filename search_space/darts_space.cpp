@@ -1,0 +1,291 @@
+#include "search_space/darts_space.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "search_space/darts_networks.h"
+#include "search_space/ops.h"
+
+namespace nas::search_space {
+
+namespace {
+
+const char* kCellNames[2] = {"normal", "reduce"};
+
+int64_t index_of(const std::vector<std::string>& v, const std::string& s) {
+  auto it = std::find(v.begin(), v.end(), s);
+  return it == v.end() ? -1 : static_cast<int64_t>(it - v.begin());
+}
+
+std::vector<std::string> all_darts_op_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : darts_ops().factories) names.push_back(name);
+  return names;
+}
+
+}  // namespace
+
+nlohmann::json DartsSpace::default_options() {
+  return {{"steps", 4},
+          {"multiplier", 4},
+          {"stem_multiplier", 3},
+          {"derive", "top2"}};
+}
+
+DartsSpace::DartsSpace(const nlohmann::json& options)
+    : steps_(core::option<int64_t>(options, "steps")),
+      multiplier_(core::option<int64_t>(options, "multiplier")),
+      stem_multiplier_(core::option<int64_t>(options, "stem_multiplier")),
+      derive_mode_(core::option<std::string>(options, "derive")) {
+  if (steps_ < 1 || multiplier_ < 1 || multiplier_ > steps_) {
+    throw ConfigError(fmt::format(
+        "darts space: expected steps >= 1 and 1 <= multiplier <= steps, "
+        "found steps {} multiplier {}",
+        steps_, multiplier_));
+  }
+  if (derive_mode_ != "top2" && derive_mode_ != "all") {
+    throw ConfigError(fmt::format(
+        "darts space option 'derive': expected \"top2\" or \"all\", found "
+        "\"{}\"",
+        derive_mode_));
+  }
+}
+
+int64_t DartsSpace::edge_row(int64_t cell, int64_t node, int64_t input) const {
+  return cell * (steps_ * (steps_ + 3) / 2) + node * (node + 3) / 2 + input;
+}
+
+std::vector<Decision> DartsSpace::decisions() const {
+  std::vector<Decision> out;
+  for (const char* cell : kCellNames) {
+    for (int64_t i = 0; i < steps_; ++i) {
+      for (int64_t j = 0; j < i + 2; ++j) {
+        out.push_back({fmt::format("{} {}<-{}", cell, i + 2, j),
+                       darts_ops().order});
+      }
+    }
+  }
+  return out;
+}
+
+NetworkOptions DartsSpace::search_defaults() const {
+  NetworkOptions o;
+  o.C = 16;
+  o.layers = 8;
+  o.affine = false;
+  return o;
+}
+
+NetworkOptions DartsSpace::eval_defaults() const {
+  NetworkOptions o;
+  o.C = 36;
+  o.layers = 20;
+  o.auxiliary = true;
+  o.affine = true;
+  return o;
+}
+
+Supernet DartsSpace::build_supernet(const NetworkOptions& options) const {
+  return std::make_shared<DartsSupernetImpl>(options, steps_, multiplier_,
+                                             stem_multiplier_);
+}
+
+Architecture DartsSpace::derive(const torch::Tensor& weights) const {
+  const auto& order = darts_ops().order;
+  const int64_t none = index_of(order, "none");
+  const auto w = weights.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  TORCH_CHECK(w.size(0) == 2 * steps_ * (steps_ + 3) / 2 &&
+                  w.size(1) == static_cast<int64_t>(order.size()),
+              "darts derive: weights must be [", 2 * steps_ * (steps_ + 3) / 2,
+              ", ", order.size(), "], got ", w.sizes());
+  const auto acc = w.accessor<double, 2>();
+  // Best non-`none` op of a row (first maximum, as the reference code).
+  auto best_op = [&](int64_t row) {
+    int64_t best = -1;
+    for (int64_t k = 0; k < w.size(1); ++k) {
+      if (k == none) continue;
+      if (best < 0 || acc[row][k] > acc[row][best]) best = k;
+    }
+    return best;
+  };
+  Architecture arch;
+  for (int64_t c = 0; c < 2; ++c) {
+    CellGenotype cell;
+    cell.name = kCellNames[c];
+    for (int64_t i = 0; i < steps_; ++i) {
+      std::vector<GenotypeEdge> node;
+      if (derive_mode_ == "all") {
+        // SNAS edge-all: every edge with its argmax op, `none` included.
+        for (int64_t j = 0; j < i + 2; ++j) {
+          const int64_t row = edge_row(c, i, j);
+          int64_t best = 0;
+          for (int64_t k = 1; k < w.size(1); ++k) {
+            if (acc[row][k] > acc[row][best]) best = k;
+          }
+          node.push_back({order[best], j});
+        }
+      } else {
+        std::vector<int64_t> inputs(i + 2);
+        for (int64_t j = 0; j < i + 2; ++j) inputs[j] = j;
+        std::stable_sort(inputs.begin(), inputs.end(), [&](int64_t a, int64_t b) {
+          return acc[edge_row(c, i, a)][best_op(edge_row(c, i, a))] >
+                 acc[edge_row(c, i, b)][best_op(edge_row(c, i, b))];
+        });
+        for (int64_t t = 0; t < 2; ++t) {
+          node.push_back({order[best_op(edge_row(c, i, inputs[t]))], inputs[t]});
+        }
+      }
+      cell.nodes.push_back(std::move(node));
+    }
+    for (int64_t s = 2 + steps_ - multiplier_; s < steps_ + 2; ++s) {
+      cell.concat.push_back(s);
+    }
+    arch.cells.push_back(std::move(cell));
+  }
+  return arch;
+}
+
+Architecture DartsSpace::sample(core::Rng& rng) const {
+  const auto& order = darts_ops().order;
+  const int64_t none = index_of(order, "none");
+  auto random_op = [&]() {
+    int64_t k = rng.uniform_int(static_cast<int64_t>(order.size()) - 1);
+    if (k >= none) ++k;  // uniform over the non-`none` ops
+    return order[k];
+  };
+  Architecture arch;
+  for (const char* name : kCellNames) {
+    CellGenotype cell;
+    cell.name = name;
+    for (int64_t i = 0; i < steps_; ++i) {
+      const auto perm = rng.permutation(i + 2);
+      cell.nodes.push_back({{random_op(), perm[0]}, {random_op(), perm[1]}});
+    }
+    for (int64_t s = 2 + steps_ - multiplier_; s < steps_ + 2; ++s) {
+      cell.concat.push_back(s);
+    }
+    arch.cells.push_back(std::move(cell));
+  }
+  return arch;
+}
+
+Architecture DartsSpace::mutate(const Architecture& arch,
+                                core::Rng& rng) const {
+  const auto& order = darts_ops().order;
+  Architecture out = arch;
+  auto& cell = out.cells.at(rng.uniform_int(2));
+  const int64_t i = rng.uniform_int(static_cast<int64_t>(cell.nodes.size()));
+  auto& node = cell.nodes[i];
+  auto& edge = node[rng.uniform_int(static_cast<int64_t>(node.size()))];
+  // Inputs not used by this node yet (node inputs stay distinct).
+  std::vector<int64_t> free_inputs;
+  for (int64_t j = 0; j < i + 2; ++j) {
+    if (std::none_of(node.begin(), node.end(),
+                     [&](const GenotypeEdge& e) { return e.input == j; })) {
+      free_inputs.push_back(j);
+    }
+  }
+  if (!free_inputs.empty() && rng.bernoulli(0.5)) {
+    edge.input = free_inputs[rng.uniform_int(
+        static_cast<int64_t>(free_inputs.size()))];
+  } else {
+    std::vector<std::string> others;
+    for (const auto& op : order) {
+      if (op != "none" && op != edge.op) others.push_back(op);
+    }
+    edge.op = others[rng.uniform_int(static_cast<int64_t>(others.size()))];
+  }
+  return out;
+}
+
+PathSpec DartsSpace::path_of(const Architecture& arch) const {
+  const auto& order = darts_ops().order;
+  if (arch.cells.size() != 2) {
+    throw ConfigError("a DARTS architecture needs a normal and a reduce cell");
+  }
+  PathSpec path;
+  path.edges.resize(2 * steps_ * (steps_ + 3) / 2);
+  for (int64_t c = 0; c < 2; ++c) {
+    const auto& cell = arch.cells[c];
+    if (static_cast<int64_t>(cell.nodes.size()) != steps_) {
+      throw ConfigError(fmt::format(
+          "the darts supernet has {} nodes per cell; the {} cell has {}",
+          steps_, cell.name, cell.nodes.size()));
+    }
+    std::vector<int64_t> expected;
+    for (int64_t s = 2 + steps_ - multiplier_; s < steps_ + 2; ++s) {
+      expected.push_back(s);
+    }
+    if (cell.concat != expected) {
+      throw ConfigError(fmt::format(
+          "the darts supernet concatenates states [{}]; the {} cell has [{}]",
+          fmt::join(expected, ", "), cell.name, fmt::join(cell.concat, ", ")));
+    }
+    for (int64_t i = 0; i < steps_; ++i) {
+      for (const auto& e : cell.nodes[i]) {
+        const int64_t k = index_of(order, e.op);
+        if (k < 0) {
+          throw ConfigError(fmt::format(
+              "op '{}' is not a candidate of the darts supernet ({})", e.op,
+              fmt::join(order, ", ")));
+        }
+        auto& ops = path.edges[edge_row(c, i, e.input)].ops;
+        if (std::find(ops.begin(), ops.end(), k) != ops.end()) {
+          throw ConfigError(fmt::format(
+              "{} cell: node {} uses '{}' on input {} twice", cell.name, i + 2,
+              e.op, e.input));
+        }
+        ops.push_back(k);
+      }
+    }
+  }
+  return path;
+}
+
+Network DartsSpace::build_network(const Architecture& arch,
+                                  const NetworkOptions& options) const {
+  return std::make_shared<DartsNetworkImpl>(arch, options, stem_multiplier_);
+}
+
+std::string DartsSpace::format(const Architecture& arch) const {
+  return format_darts_genotype(arch);
+}
+
+Architecture DartsSpace::parse(std::string_view text) const {
+  static const auto names = all_darts_op_names();
+  return parse_darts_genotype(text, names);
+}
+
+std::string DartsSpace::to_dot(const Architecture& arch) const {
+  std::string out = "digraph darts {\n  rankdir=LR;\n  node [shape=box];\n";
+  for (const auto& cell : arch.cells) {
+    const std::string p = cell.name;
+    out += fmt::format("  subgraph cluster_{0} {{\n    label=\"{0} cell\";\n", p);
+    out += fmt::format(
+        "    {0}_0 [label=\"c_{{k-2}}\", style=filled, fillcolor=darkseagreen2];\n"
+        "    {0}_1 [label=\"c_{{k-1}}\", style=filled, fillcolor=darkseagreen2];\n",
+        p);
+    for (size_t i = 0; i < cell.nodes.size(); ++i) {
+      out += fmt::format(
+          "    {}_{} [label=\"{}\", style=filled, fillcolor=lightblue];\n", p,
+          i + 2, i);
+      for (const auto& e : cell.nodes[i]) {
+        if (e.op == "none") continue;
+        out += fmt::format("    {0}_{1} -> {0}_{2} [label=\"{3}\"];\n", p,
+                           e.input, i + 2, e.op);
+      }
+    }
+    out += fmt::format(
+        "    {}_out [label=\"c_{{k}}\", style=filled, fillcolor=palegoldenrod];\n",
+        p);
+    for (int64_t c : cell.concat) {
+      out += fmt::format("    {0}_{1} -> {0}_out;\n", p, c);
+    }
+    out += "  }\n";
+  }
+  return out + "}\n";
+}
+
+}  // namespace nas::search_space

@@ -1,0 +1,63 @@
+#include "search_space/mixed_op.h"
+
+#include <torch/torch.h>
+
+namespace nas::search_space {
+
+PathSpec PathSpec::weighted_all(const torch::Tensor& weights) {
+  TORCH_CHECK(weights.dim() == 2, "weighted_all expects [D, K] weights");
+  PathSpec p;
+  const int64_t d = weights.size(0), k = weights.size(1);
+  std::vector<int64_t> all(k);
+  for (int64_t i = 0; i < k; ++i) all[i] = i;
+  p.edges.resize(d);
+  for (int64_t i = 0; i < d; ++i) {
+    p.edges[i].ops = all;
+    p.edges[i].weights = weights[i];
+  }
+  return p;
+}
+
+PathSpec PathSpec::single(const std::vector<int64_t>& ops) {
+  PathSpec p;
+  p.edges.resize(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i] >= 0) p.edges[i].ops = {ops[i]};
+  }
+  return p;
+}
+
+MixedOpImpl::MixedOpImpl(
+    std::vector<std::pair<std::string, CandidateOp>> ops) {
+  for (auto& [name, op] : ops) {
+    ops_.push_back(register_module(name, op));
+  }
+  calls_.assign(ops_.size(), 0);
+}
+
+torch::Tensor MixedOpImpl::forward(const torch::Tensor& x,
+                                   const EdgeChoice& choice) {
+  torch::Tensor out;
+  const bool weighted = choice.weights.defined();
+  TORCH_CHECK(!weighted || choice.weights.numel() ==
+                               static_cast<int64_t>(choice.ops.size()),
+              "EdgeChoice: ", choice.ops.size(), " ops but ",
+              choice.weights.numel(), " weights");
+  for (size_t i = 0; i < choice.ops.size(); ++i) {
+    const int64_t k = choice.ops[i];
+    TORCH_CHECK(k >= 0 && k < size(), "EdgeChoice op index ", k,
+                " out of range for ", size(), " candidates");
+    auto& op = *ops_[k];
+    // NOTE: `none` is never materialised: w * zeros adds nothing to the
+    // value, and its gradient w.r.t. w is <dL/dy, 0> = 0.
+    if (op.is_zero()) continue;
+    ++calls_[k];
+    auto y = op.forward(x);
+    if (weighted) y = y * choice.weights[static_cast<int64_t>(i)];
+    out = out.defined() ? out + y : y;
+  }
+  if (choice.offset.defined() && out.defined()) out = out + choice.offset;
+  return out;
+}
+
+}  // namespace nas::search_space

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "search_space/ops.h"
+#include "search_space/path.h"
+
+namespace nas::search_space {
+
+/// All candidate ops of one decision, with their weights shared by every
+/// architecture that uses them. Only the ops the EdgeChoice names run.
+class MixedOpImpl : public torch::nn::Module {
+ public:
+  explicit MixedOpImpl(std::vector<std::pair<std::string, CandidateOp>> ops);
+
+  /// `sum_k w_k * op_k(x) (+ offset)` over the active, non-`none` ops; an
+  /// undefined tensor when nothing runs (the caller treats it as zero).
+  torch::Tensor forward(const torch::Tensor& x, const EdgeChoice& choice);
+
+  int64_t size() const { return static_cast<int64_t>(ops_.size()); }
+  CandidateOpImpl& op(int64_t k) { return *ops_.at(k); }
+  /// How many times op k ran (forward calls) since the last reset.
+  const std::vector<int64_t>& calls() const { return calls_; }
+  void reset_calls() { std::fill(calls_.begin(), calls_.end(), 0); }
+
+ private:
+  std::vector<CandidateOp> ops_;
+  std::vector<int64_t> calls_;
+};
+using MixedOp = std::shared_ptr<MixedOpImpl>;
+
+}  // namespace nas::search_space

@@ -1,0 +1,45 @@
+#include "search_space/network.h"
+
+#include <torch/torch.h>
+
+namespace nas::search_space {
+
+torch::Tensor drop_path(const torch::Tensor& x, double p) {
+  if (p <= 0.0) return x;
+  const double keep = 1.0 - p;
+  auto mask = torch::empty({x.size(0), 1, 1, 1}, x.options()).bernoulli_(keep);
+  return x / keep * mask;
+}
+
+nlohmann::json NetworkOptions::to_json() const {
+  return {{"C", C},
+          {"layers", layers},
+          {"cells_per_stage", cells_per_stage},
+          {"num_classes", num_classes},
+          {"in_channels", in_channels},
+          {"input_size", input_size},
+          {"auxiliary", auxiliary},
+          {"imagenet", imagenet},
+          {"affine", affine},
+          {"track_running_stats", track_running_stats}};
+}
+
+NetworkOptions NetworkOptions::from_json(const nlohmann::json& j) {
+  NetworkOptions o;
+  auto get = [&](const char* key, auto& field) {
+    if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+  };
+  get("C", o.C);
+  get("layers", o.layers);
+  get("cells_per_stage", o.cells_per_stage);
+  get("num_classes", o.num_classes);
+  get("in_channels", o.in_channels);
+  get("input_size", o.input_size);
+  get("auxiliary", o.auxiliary);
+  get("imagenet", o.imagenet);
+  get("affine", o.affine);
+  get("track_running_stats", o.track_running_stats);
+  return o;
+}
+
+}  // namespace nas::search_space

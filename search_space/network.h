@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "search_space/mixed_op.h"
+#include "search_space/path.h"
+
+namespace nas::search_space {
+
+/// Sizes of a network built from a space. Each space reads the fields it
+/// uses (DARTS: C, layers; NB201: C, cells_per_stage) and says which in
+/// its `size_defaults`.
+struct NetworkOptions {
+  int64_t C = 16;
+  int64_t layers = 8;
+  int64_t cells_per_stage = 5;
+  int64_t num_classes = 10;
+  int64_t in_channels = 3;
+  int64_t input_size = 32;
+  bool auxiliary = false;      ///< auxiliary head (stand-alone networks)
+  double drop_path_prob = 0.0; ///< set per epoch by the training loop
+  bool imagenet = false;       ///< DARTS ImageNet stems (224x224 input)
+  bool affine = false;         ///< search-time BN affine (supernets)
+  bool track_running_stats = true;
+
+  nlohmann::json to_json() const;
+  /// Reads the known keys of `j` (others are the caller's business).
+  static NetworkOptions from_json(const nlohmann::json& j);
+};
+
+/// A stand-alone network for one architecture.
+class NetworkImpl : public torch::nn::Module {
+ public:
+  /// Logits [N, classes] and, in training mode with an auxiliary head, the
+  /// auxiliary logits (undefined otherwise).
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_aux(
+      const torch::Tensor& x) = 0;
+  torch::Tensor forward(const torch::Tensor& x) { return forward_aux(x).first; }
+  /// Drop-path probability for the coming epoch (linear ramp, DARTS).
+  virtual void set_drop_path_prob(double p) { drop_path_prob_ = p; }
+  /// Prefix of the auxiliary head's parameter names ("" if none).
+  virtual std::string auxiliary_prefix() const { return ""; }
+
+ protected:
+  double drop_path_prob_ = 0.0;
+};
+using Network = std::shared_ptr<NetworkImpl>;
+
+/// The one supernet backend: a network whose decisions are MixedOps. It
+/// knows nothing of strategies; each forward pass runs the paths in the
+/// PathSpec it is given (one EdgeChoice per decision of its space).
+class SupernetImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x,
+                                const PathSpec& path) = 0;
+  /// Every MixedOp with the decision it implements (a decision shared by
+  /// several cells has several MixedOps).
+  const std::vector<std::pair<int64_t, MixedOp>>& mixed_ops() const {
+    return mixed_ops_;
+  }
+  int64_t num_decisions() const { return num_decisions_; }
+  void reset_calls() {
+    for (auto& [d, m] : mixed_ops_) m->reset_calls();
+  }
+
+ protected:
+  void add_mixed_op(int64_t decision, MixedOp op) {
+    mixed_ops_.emplace_back(decision, std::move(op));
+  }
+  int64_t num_decisions_ = 0;
+
+ private:
+  std::vector<std::pair<int64_t, MixedOp>> mixed_ops_;
+};
+using Supernet = std::shared_ptr<SupernetImpl>;
+
+/// Drop-path (DARTS): zeroes whole samples with probability p and rescales
+/// the rest by 1/(1-p). Identity when p == 0.
+torch::Tensor drop_path(const torch::Tensor& x, double p);
+
+}  // namespace nas::search_space

@@ -1,0 +1,232 @@
+#include "search_space/ops.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace nas::search_space {
+
+namespace nn = torch::nn;
+
+torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track) {
+  return nn::BatchNorm2d(
+      nn::BatchNorm2dOptions(c).affine(affine).track_running_stats(track));
+}
+
+std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,
+                                     int64_t stride) {
+  return {x.size(0), c_out, (x.size(2) + stride - 1) / stride,
+          (x.size(3) + stride - 1) / stride};
+}
+
+CandidateOp OpFamily::make(const std::string& op, const OpArgs& args) const {
+  auto it = factories.find(op);
+  if (it == factories.end()) {
+    std::vector<std::string> names;
+    for (const auto& [n, f] : factories) names.push_back(n);
+    throw ConfigError(fmt::format("unknown op '{}' in the {} op set; valid: {}",
+                                  op, name, fmt::join(names, ", ")));
+  }
+  return it->second(args);
+}
+
+ReLUConvBNImpl::ReLUConvBNImpl(int64_t c_in, int64_t c_out, int64_t kernel,
+                               int64_t stride, int64_t padding, bool affine,
+                               bool track, bool bias) {
+  conv_ = register_module(
+      "conv", nn::Conv2d(nn::Conv2dOptions(c_in, c_out, kernel)
+                             .stride(stride)
+                             .padding(padding)
+                             .bias(bias)));
+  bn_ = register_module("bn", make_bn(c_out, affine, track));
+}
+
+torch::Tensor ReLUConvBNImpl::forward(const torch::Tensor& x) {
+  return bn_(conv_(torch::relu(x)));
+}
+
+FactorizedReduceImpl::FactorizedReduceImpl(int64_t c_in, int64_t c_out,
+                                           bool affine, bool track) {
+  TORCH_CHECK(c_out % 2 == 0, "FactorizedReduce needs an even C_out, got ",
+              c_out);
+  auto opts = nn::Conv2dOptions(c_in, c_out / 2, 1).stride(2).bias(false);
+  conv1_ = register_module("conv_1", nn::Conv2d(opts));
+  conv2_ = register_module("conv_2", nn::Conv2d(opts));
+  bn_ = register_module("bn", make_bn(c_out, affine, track));
+}
+
+torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x) {
+  const auto r = torch::relu(x);
+  const auto shifted =
+      torch::constant_pad_nd(r, {0, 1, 0, 1}, 0.0)
+          .narrow(2, 1, r.size(2))
+          .narrow(3, 1, r.size(3));
+  return bn_(torch::cat({conv1_(r), conv2_(shifted)}, 1));
+}
+
+namespace {
+
+class ZeroImpl : public CandidateOpImpl {
+ public:
+  ZeroImpl(int64_t c_out, int64_t stride) : c_out_(c_out), stride_(stride) {}
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return torch::zeros(op_output_shape(x, c_out_, stride_), x.options());
+  }
+  bool is_zero() const override { return true; }
+
+ private:
+  int64_t c_out_, stride_;
+};
+
+class IdentityImpl : public CandidateOpImpl {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) override { return x; }
+  bool is_identity() const override { return true; }
+};
+
+/// 3x3 average (count_include_pad=False) or max pooling, padding 1,
+/// optionally followed by a BatchNorm (DARTS search cells).
+class PoolImpl : public CandidateOpImpl {
+ public:
+  PoolImpl(bool max, int64_t c, int64_t stride, bool bn, bool affine,
+           bool track)
+      : max_(max), stride_(stride) {
+    if (bn) bn_ = register_module("bn", make_bn(c, affine, track));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    auto y = max_ ? torch::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
+                  : torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1},
+                                      /*ceil_mode=*/false,
+                                      /*count_include_pad=*/false);
+    return bn_ ? bn_(y) : y;
+  }
+
+ private:
+  bool max_;
+  int64_t stride_;
+  nn::BatchNorm2d bn_{nullptr};
+};
+
+/// One depthwise-separable unit: ReLU -> depthwise kxk (stride, dilation) ->
+/// pointwise 1x1 -> BN (DARTS DilConv).
+class DilConvImpl : public CandidateOpImpl {
+ public:
+  DilConvImpl(int64_t c_in, int64_t c_out, int64_t k, int64_t stride,
+              int64_t padding, int64_t dilation, bool affine, bool track) {
+    dw_ = register_module("dw", nn::Conv2d(nn::Conv2dOptions(c_in, c_in, k)
+                                               .stride(stride)
+                                               .padding(padding)
+                                               .dilation(dilation)
+                                               .groups(c_in)
+                                               .bias(false)));
+    pw_ = register_module(
+        "pw", nn::Conv2d(nn::Conv2dOptions(c_in, c_out, 1).bias(false)));
+    bn_ = register_module("bn", make_bn(c_out, affine, track));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return bn_(pw_(dw_(torch::relu(x))));
+  }
+
+ private:
+  nn::Conv2d dw_{nullptr}, pw_{nullptr};
+  nn::BatchNorm2d bn_{nullptr};
+};
+
+/// Two stacked depthwise-separable units; the stride is in the first
+/// (DARTS SepConv).
+class SepConvImpl : public CandidateOpImpl {
+ public:
+  SepConvImpl(int64_t c_in, int64_t c_out, int64_t k, int64_t stride,
+              int64_t padding, bool affine, bool track) {
+    first_ = register_module(
+        "unit1", std::make_shared<DilConvImpl>(c_in, c_in, k, stride, padding,
+                                               1, affine, track));
+    second_ = register_module(
+        "unit2", std::make_shared<DilConvImpl>(c_in, c_out, k, 1, padding, 1,
+                                               affine, track));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return second_->forward(first_->forward(x));
+  }
+
+ private:
+  std::shared_ptr<DilConvImpl> first_, second_;
+};
+
+/// ReLU -> Conv(1x7) -> Conv(7x1) -> BN (NASNet/AmoebaNet genotypes).
+class Conv7x1x7Impl : public CandidateOpImpl {
+ public:
+  Conv7x1x7Impl(int64_t c, int64_t stride, bool affine, bool track) {
+    a_ = register_module("conv_1x7",
+                         nn::Conv2d(nn::Conv2dOptions(c, c, {1, 7})
+                                        .stride({1, stride})
+                                        .padding({0, 3})
+                                        .bias(false)));
+    b_ = register_module("conv_7x1",
+                         nn::Conv2d(nn::Conv2dOptions(c, c, {7, 1})
+                                        .stride({stride, 1})
+                                        .padding({3, 0})
+                                        .bias(false)));
+    bn_ = register_module("bn", make_bn(c, affine, track));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return bn_(b_(a_(torch::relu(x))));
+  }
+
+ private:
+  nn::Conv2d a_{nullptr}, b_{nullptr};
+  nn::BatchNorm2d bn_{nullptr};
+};
+
+OpFamily build_darts_ops() {
+  OpFamily f;
+  f.name = "darts";
+  f.order = {"none",         "max_pool_3x3", "avg_pool_3x3",
+             "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
+             "dil_conv_3x3", "dil_conv_5x5"};
+  auto& m = f.factories;
+  // DARTS ops keep C (c_in == c_out); only the stride varies.
+  m["none"] = [](const OpArgs& a) -> CandidateOp {
+    return std::make_shared<ZeroImpl>(a.c_out, a.stride);
+  };
+  for (bool max : {true, false}) {
+    m[max ? "max_pool_3x3" : "avg_pool_3x3"] =
+        [max](const OpArgs& a) -> CandidateOp {
+      return std::make_shared<PoolImpl>(max, a.c_out, a.stride, a.search,
+                                        a.affine, a.track_running_stats);
+    };
+  }
+  m["skip_connect"] = [](const OpArgs& a) -> CandidateOp {
+    if (a.stride == 1) return std::make_shared<IdentityImpl>();
+    return std::make_shared<FactorizedReduceImpl>(a.c_in, a.c_out, a.affine,
+                                                  a.track_running_stats);
+  };
+  for (int64_t k : {3, 5, 7}) {
+    m[fmt::format("sep_conv_{}x{}", k, k)] = [k](const OpArgs& a) -> CandidateOp {
+      return std::make_shared<SepConvImpl>(a.c_in, a.c_out, k, a.stride, k / 2,
+                                           a.affine, a.track_running_stats);
+    };
+  }
+  for (int64_t k : {3, 5}) {
+    m[fmt::format("dil_conv_{}x{}", k, k)] = [k](const OpArgs& a) -> CandidateOp {
+      return std::make_shared<DilConvImpl>(a.c_in, a.c_out, k, a.stride,
+                                           k - 1, 2, a.affine,
+                                           a.track_running_stats);
+    };
+  }
+  m["conv_7x1_1x7"] = [](const OpArgs& a) -> CandidateOp {
+    return std::make_shared<Conv7x1x7Impl>(a.c_out, a.stride, a.affine,
+                                           a.track_running_stats);
+  };
+  return f;
+}
+
+}  // namespace
+
+const OpFamily& darts_ops() {
+  static const OpFamily family = build_darts_ops();
+  return family;
+}
+
+}  // namespace nas::search_space

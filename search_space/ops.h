@@ -1,0 +1,97 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/types.h>
+
+namespace nas::search_space {
+
+/// A candidate operation on an edge. Every candidate maps [N, C_in, H, W]
+/// to [N, C_out, ceil(H/stride), ceil(W/stride)].
+class CandidateOpImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// The `none` op: never computed; an edge with only this op contributes
+  /// nothing.
+  virtual bool is_zero() const { return false; }
+  /// Identity (`skip_connect` at stride 1): no drop-path in the evaluation
+  /// network, as in the DARTS reference code.
+  virtual bool is_identity() const { return false; }
+};
+using CandidateOp = std::shared_ptr<CandidateOpImpl>;
+
+/// What an op factory needs. `affine` and `track_running_stats` configure
+/// every BatchNorm; `search` selects the search-time variant of a family
+/// (DARTS: BatchNorm after pooling).
+struct OpArgs {
+  int64_t c_in = 0;
+  int64_t c_out = 0;
+  int64_t stride = 1;
+  bool affine = true;
+  bool track_running_stats = true;
+  bool search = false;
+};
+
+using OpFactory = std::function<CandidateOp(const OpArgs&)>;
+/// A family of ops by name, in the order the family's papers use.
+struct OpFamily {
+  std::string name;
+  std::vector<std::string> order;
+  std::map<std::string, OpFactory> factories;
+
+  /// Builds op `op` (ConfigError listing the family's ops if unknown).
+  CandidateOp make(const std::string& op, const OpArgs& args) const;
+  bool contains(const std::string& op) const {
+    return factories.count(op) != 0;
+  }
+};
+
+/// The DARTS ops (quark0/darts `operations.py`): none, max_pool_3x3,
+/// avg_pool_3x3, skip_connect, sep_conv_3x3/5x5/7x7, dil_conv_3x3/5x5,
+/// conv_7x1_1x7. `order` is the 8 searchable PRIMITIVES.
+const OpFamily& darts_ops();
+
+// Building blocks shared by the spaces' networks.
+
+/// ReLU -> Conv(k, stride, padding, bias) -> BN.
+class ReLUConvBNImpl : public CandidateOpImpl {
+ public:
+  ReLUConvBNImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride,
+                 int64_t padding, bool affine, bool track = true,
+                 bool bias = false);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+/// ReLU -> two 1x1 convs of stride 2 (one on the input shifted by one pixel)
+/// -> concat -> BN. Halves H and W. The shifted branch is zero-padded at the
+/// end so odd sizes work; for even sizes this equals the reference exactly.
+class FactorizedReduceImpl : public CandidateOpImpl {
+ public:
+  FactorizedReduceImpl(int64_t c_in, int64_t c_out, bool affine,
+                       bool track = true);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+
+/// BatchNorm2d with the given flags (momentum 0.1, eps 1e-5).
+torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track = true);
+
+/// The output shape of any candidate op for input `x`.
+std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,
+                                     int64_t stride);
+
+}  // namespace nas::search_space

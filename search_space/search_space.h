@@ -1,0 +1,70 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include "core/registry.h"
+#include "core/rng.h"
+#include "search_space/architecture.h"
+#include "search_space/network.h"
+#include "search_space/path.h"
+
+namespace nas::search_space {
+
+/// One place where the space offers a choice: an edge of a cell type or a
+/// block of a chain, with its candidate op names (the columns of alpha).
+struct Decision {
+  std::string name;
+  std::vector<std::string> candidates;
+};
+
+/// A search space: its decisions, its supernet, how to turn architecture
+/// weights into a discrete architecture, and the text format of that
+/// architecture.
+///
+/// Contract for implementations:
+/// - `decisions()` fixes alpha's shape: [decisions().size(), K] with the
+///   same K for every decision (the candidate lists are the columns);
+/// - `build_supernet` returns a module whose `forward(x, path)` accepts a
+///   PathSpec with exactly one EdgeChoice per decision;
+/// - `derive` maps weights [D, K] (probabilities) to an architecture;
+/// - `path_of(arch)` is the PathSpec that makes the supernet compute `arch`
+///   (ConfigError when `arch` uses an op the supernet lacks);
+/// - `parse(format(a)) == a`, and `parse` rejects malformed text with a
+///   ConfigError that points at the problem.
+class SearchSpace {
+ public:
+  virtual ~SearchSpace() = default;
+  virtual std::string name() const = 0;
+  virtual std::vector<Decision> decisions() const = 0;
+  /// Default sizes of the supernet and of stand-alone networks, as the
+  /// space's reference code uses them.
+  virtual NetworkOptions search_defaults() const = 0;
+  virtual NetworkOptions eval_defaults() const = 0;
+  virtual Supernet build_supernet(const NetworkOptions& options) const = 0;
+  virtual Architecture derive(const torch::Tensor& weights) const = 0;
+  virtual Architecture sample(core::Rng& rng) const = 0;
+  virtual Architecture mutate(const Architecture& arch,
+                              core::Rng& rng) const = 0;
+  virtual PathSpec path_of(const Architecture& arch) const = 0;
+  virtual Network build_network(const Architecture& arch,
+                                const NetworkOptions& options) const = 0;
+  virtual std::string format(const Architecture& arch) const = 0;
+  virtual Architecture parse(std::string_view text) const = 0;
+  /// A Graphviz description of the architecture's cells.
+  virtual std::string to_dot(const Architecture& arch) const = 0;
+
+  int64_t num_candidates() const { return decisions().front().candidates.size(); }
+};
+
+using SpaceRegistry = core::Registry<SearchSpace>;
+
+/// Registers darts (and later spaces); one line each.
+void register_builtin_spaces(SpaceRegistry& registry);
+
+}  // namespace nas::search_space

@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "search_space/darts_space.h"
+#include "tests/search_space/genotypes.h"
+
+namespace nas::search_space {
+namespace {
+
+NetworkOptions tiny(const SearchSpace& s) {
+  NetworkOptions o = s.search_defaults();
+  o.C = 4;
+  o.layers = 3;
+  o.in_channels = 1;
+  o.input_size = 8;
+  return o;
+}
+
+TEST(Supernet, OnlyActiveOpsRun) {
+  DartsSpace s(DartsSpace::default_options());
+  auto net = s.build_supernet(tiny(s));
+  const auto arch = s.parse(testing::kDartsV2);
+  net->reset_calls();
+  net->forward(torch::randn({2, 1, 8, 8}), s.path_of(arch));
+  // Per cell, exactly the genotype's ops ran once, on their edges.
+  int64_t total = 0;
+  for (const auto& [decision, op] : net->mixed_ops()) {
+    for (auto c : op->calls()) total += c;
+  }
+  EXPECT_EQ(total, 3 * 8);  // 3 cells x 8 genotype edges
+
+  net->reset_calls();
+  const auto w = torch::softmax(torch::randn({28, 8}), 1);
+  net->forward(torch::randn({2, 1, 8, 8}), PathSpec::weighted_all(w));
+  for (const auto& [decision, op] : net->mixed_ops()) {
+    EXPECT_EQ(op->calls()[0], 0) << "none must never run";
+    for (int64_t k = 1; k < 8; ++k) EXPECT_EQ(op->calls()[k], 1);
+  }
+}
+
+TEST(Supernet, WeightedSumMatchesManualMixture) {
+  DartsSpace s(DartsSpace::default_options());
+  auto net = s.build_supernet(tiny(s));
+  net->eval();
+  auto& mixed = *net->mixed_ops().front().second;
+  const auto x = torch::randn({2, 4, 8, 8});
+  EdgeChoice all;
+  all.ops = {0, 1, 4};
+  all.weights = torch::tensor({0.5, 0.2, 0.3});
+  const auto y = mixed.forward(x, all);
+  const auto expected = 0.2 * mixed.op(1).forward(x) + 0.3 * mixed.op(4).forward(x);
+  EXPECT_TRUE(torch::allclose(y, expected, 1e-5, 1e-6));
+  EdgeChoice only_none;
+  only_none.ops = {0};
+  EXPECT_FALSE(mixed.forward(x, only_none).defined());
+}
+
+TEST(Supernet, AlphaGetsGradientThroughWeights) {
+  DartsSpace s(DartsSpace::default_options());
+  auto net = s.build_supernet(tiny(s));
+  auto alpha = (1e-3 * torch::randn({28, 8})).requires_grad_(true);
+  auto out = net->forward(torch::randn({2, 1, 8, 8}),
+                          PathSpec::weighted_all(torch::softmax(alpha, 1)));
+  out.sum().backward();
+  ASSERT_TRUE(alpha.grad().defined());
+  EXPECT_GT(alpha.grad().abs().sum().item<double>(), 0.0);
+  // Alpha is not a module parameter.
+  for (const auto& p : net->parameters()) EXPECT_FALSE(p.is_same(alpha));
+}
+
+}  // namespace
+}  // namespace nas::search_space
