@@ -1,0 +1,202 @@
+#include "estimators/scratch.h"
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/log.h"
+#include "core/options.h"
+#include "core/rng.h"
+#include "data/source.h"
+
+namespace nas::estimators {
+
+nlohmann::json TrainOptions::defaults() {
+  const TrainOptions d;
+  return {{"epochs", d.epochs},
+          {"lr", d.lr},
+          {"lr_min", d.lr_min},
+          {"momentum", d.momentum},
+          {"weight_decay", d.weight_decay},
+          {"grad_clip", d.grad_clip},
+          {"auxiliary_weight", d.auxiliary_weight},
+          {"drop_path_prob", d.drop_path_prob}};
+}
+
+TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
+  TrainOptions o;
+  o.epochs = core::option<int64_t>(j, "epochs");
+  o.lr = core::option<double>(j, "lr");
+  o.lr_min = core::option<double>(j, "lr_min");
+  o.momentum = core::option<double>(j, "momentum");
+  o.weight_decay = core::option<double>(j, "weight_decay");
+  o.grad_clip = core::option<double>(j, "grad_clip");
+  o.auxiliary_weight = core::option<double>(j, "auxiliary_weight");
+  o.drop_path_prob = core::option<double>(j, "drop_path_prob");
+  return o;
+}
+
+EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
+                    int64_t max_batches) {
+  torch::NoGradGuard guard;
+  net.eval();
+  EvalResult r;
+  const int64_t n = max_batches > 0 ? std::min(max_batches, loader.batches())
+                                    : loader.batches();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto b = loader.batch(0, i);
+    const auto logits = net.forward(b.x);
+    r.loss += torch::nn::functional::cross_entropy(logits, b.y).item<double>() *
+              b.size();
+    r.accuracy += logits.argmax(1).eq(b.y).sum().item<double>();
+    r.count += b.size();
+  }
+  if (r.count > 0) {
+    r.loss /= r.count;
+    r.accuracy /= r.count;
+  }
+  return r;
+}
+
+TrainResult train_network(
+    search_space::NetworkImpl& net, const data::Loader& train,
+    const data::Loader& test, const TrainOptions& o,
+    const std::function<void(const nlohmann::json&)>& on_epoch,
+    int64_t first_epoch) {
+  const auto start = std::chrono::steady_clock::now();
+  auto params = net.parameters();
+  torch::optim::SGD optimizer(params, torch::optim::SGDOptions(o.lr)
+                                          .momentum(o.momentum)
+                                          .weight_decay(o.weight_decay));
+  TrainResult result;
+  for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    const double t = static_cast<double>(epoch + 1);
+    const double lr = o.lr_min + (o.lr - o.lr_min) *
+                                     (1 + std::cos(M_PI * t / o.epochs)) / 2;
+    for (auto& g : optimizer.param_groups()) {
+      static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+    }
+    net.set_drop_path_prob(o.drop_path_prob * epoch / o.epochs);
+    net.train();
+    EvalResult running;
+    core::Progress progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs),
+                            train.batches());
+    for (int64_t i = 0; i < train.batches(); ++i) {
+      const auto b = train.batch(epoch, i);
+      optimizer.zero_grad();
+      auto [logits, aux] = net.forward_aux(b.x);
+      auto loss = torch::nn::functional::cross_entropy(logits, b.y);
+      if (aux.defined()) {
+        loss = loss + o.auxiliary_weight *
+                          torch::nn::functional::cross_entropy(aux, b.y);
+      }
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        result.ok = false;
+        result.message = fmt::format(
+            "training loss is {} at epoch {}, step {} (learning rate {:.4g}); "
+            "try a lower learning rate",
+            value, epoch + 1, i + 1, lr);
+        return result;
+      }
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+      optimizer.step();
+      running.loss += value * b.size();
+      running.accuracy += logits.argmax(1).eq(b.y).sum().item<double>();
+      running.count += b.size();
+      progress.update(i + 1, fmt::format("loss {:.3f} acc {:.1f}%",
+                                         running.loss / running.count,
+                                         100 * running.accuracy / running.count));
+    }
+    running.loss /= running.count;
+    running.accuracy /= running.count;
+    result.train = running;
+    result.test = evaluate(net, test);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                      epoch_start)
+            .count();
+    progress.finish(fmt::format("train loss {:.3f} acc {:.2f}% | test loss "
+                                "{:.3f} acc {:.2f}%",
+                                running.loss, 100 * running.accuracy,
+                                result.test.loss, 100 * result.test.accuracy));
+    if (on_epoch) {
+      on_epoch({{"epoch", epoch},
+                {"lr", lr},
+                {"train_loss", running.loss},
+                {"train_acc", running.accuracy},
+                {"test_loss", result.test.loss},
+                {"test_acc", result.test.accuracy},
+                {"seconds", seconds}});
+    }
+  }
+  result.seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  return result;
+}
+
+nlohmann::json ScratchEstimator::default_options() {
+  auto o = TrainOptions::defaults();
+  o["epochs"] = 10;
+  o["C"] = 16;
+  o["layers"] = 8;
+  o["cells_per_stage"] = 5;
+  o["auxiliary"] = false;
+  o["drop_path_prob"] = 0.0;
+  return o;
+}
+
+ScratchEstimator::ScratchEstimator(nlohmann::json options)
+    : options_(std::move(options)) {}
+
+void ScratchEstimator::attach(const EstimatorContext& ctx) { ctx_ = ctx; }
+
+Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
+                                    const Fidelity& fidelity) {
+  Estimate e;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    auto split = data::make_final_split(*ctx_.data, ctx_.data_options,
+                                        ctx_.seed, ctx_.device);
+    auto o = ctx_.space->eval_defaults();
+    o.C = core::option<int64_t>(options_, "C");
+    o.layers = core::option<int64_t>(options_, "layers");
+    o.cells_per_stage = core::option<int64_t>(options_, "cells_per_stage");
+    o.auxiliary = core::option<bool>(options_, "auxiliary");
+    o.num_classes = split.num_classes;
+    o.in_channels = split.channels;
+    o.input_size = split.input_size;
+    auto net = ctx_.space->build_network(arch, o);
+    net->to(ctx_.device);
+    auto train_options = TrainOptions::from_json(options_);
+    if (fidelity.epochs > 0) train_options.epochs = fidelity.epochs;
+    const auto r = train_network(*net, *split.train, *split.test, train_options);
+    e.ok = r.ok;
+    e.message = r.message;
+    e.accuracy = r.test.accuracy;
+    e.loss = r.test.loss;
+  } catch (const std::exception& ex) {
+    e.ok = false;
+    e.message = ex.what();
+  }
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            start)
+                  .count();
+  return e;
+}
+
+void register_builtin_estimators(EstimatorRegistry& r) {
+  r.add("scratch",
+        "train the architecture's stand-alone network from scratch on the "
+        "run's data; estimate = test accuracy",
+        ScratchEstimator::default_options(), [](const nlohmann::json& o) {
+          return std::make_unique<ScratchEstimator>(o);
+        });
+}
+
+}  // namespace nas::estimators

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "estimators/estimator.h"
+#include "search_space/network.h"
+
+namespace nas::estimators {
+
+/// Training a stand-alone network from scratch as the DARTS reference
+/// evaluation does (train.py): SGD with momentum and weight decay, cosine
+/// learning rate to `lr_min` (stepped at the start of each epoch), gradient
+/// clipping, drop-path probability ramped linearly from 0 to
+/// `drop_path_prob`, auxiliary loss weighted `auxiliary_weight`.
+struct TrainOptions {
+  int64_t epochs = 600;
+  double lr = 0.025;
+  double lr_min = 0.0;
+  double momentum = 0.9;
+  double weight_decay = 3e-4;
+  double grad_clip = 5.0;
+  double auxiliary_weight = 0.4;
+  double drop_path_prob = 0.2;
+
+  static nlohmann::json defaults();
+  static TrainOptions from_json(const nlohmann::json& j);
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;  ///< fraction
+  int64_t count = 0;
+};
+
+/// Loss and accuracy of `net` (eval mode) over every batch of `loader`
+/// (the first `max_batches` when > 0).
+EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
+                    int64_t max_batches = 0);
+
+struct TrainResult {
+  bool ok = true;
+  std::string message;
+  EvalResult train;  ///< running average over the last epoch
+  EvalResult test;
+  double seconds = 0;
+};
+
+/// Trains `net` on `train`, evaluates on `test` after every epoch, calls
+/// `on_epoch(log_line)` after each. A non-finite loss stops training with
+/// `ok == false` and a message naming the epoch and step.
+TrainResult train_network(
+    search_space::NetworkImpl& net, const data::Loader& train,
+    const data::Loader& test, const TrainOptions& options,
+    const std::function<void(const nlohmann::json&)>& on_epoch = {},
+    int64_t first_epoch = 0);
+
+/// The `scratch` estimator: builds the architecture's stand-alone network
+/// and trains it for `fidelity.epochs` (or `epochs`) on the run's data;
+/// the estimate is the test accuracy.
+class ScratchEstimator : public PerformanceEstimator {
+ public:
+  explicit ScratchEstimator(nlohmann::json options);
+  static nlohmann::json default_options();
+  void attach(const EstimatorContext& ctx) override;
+  Estimate evaluate(const search_space::Architecture& arch,
+                    const Fidelity& fidelity) override;
+
+ private:
+  nlohmann::json options_;
+  EstimatorContext ctx_;
+};
+
+}  // namespace nas::estimators

@@ -1,0 +1,147 @@
+#include "experiments/config.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "data/source.h"
+#include "estimators/scratch.h"
+
+namespace nas::experiments {
+
+const std::map<std::string, std::string>& embedded_presets();
+
+const Registries& builtin_registries() {
+  static const Registries registries = [] {
+    Registries r;
+    search_space::register_builtin_spaces(r.spaces);
+    strategies::register_builtin_strategies(r.strategies);
+    estimators::register_builtin_estimators(r.estimators);
+    return r;
+  }();
+  return registries;
+}
+
+nlohmann::json search_defaults() {
+  return {
+      {"seed", 2},
+      {"threads", 0},
+      {"device", "cpu"},
+      {"epochs", 50},
+      {"out", ""},
+      {"space", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
+      {"strategy", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
+      {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}}},
+      {"data", data::default_data_options()},
+  };
+}
+
+nlohmann::json train_defaults() {
+  auto data = data::default_data_options();
+  data["batch"] = 96;
+  data["cutout"] = -1;  // auto: 16 on CIFAR-10 (DARTS), 0 otherwise
+  return {
+      {"seed", 0},
+      {"threads", 0},
+      {"device", "cpu"},
+      {"out", ""},
+      {"arch", ""},
+      {"space", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
+      {"network",
+       {{"C", 36}, {"layers", 20}, {"cells_per_stage", 5}, {"auxiliary", true}}},
+      {"train", estimators::TrainOptions::defaults()},
+      {"data", data},
+  };
+}
+
+std::vector<std::string> preset_names(const std::string& kind) {
+  std::vector<std::string> names;
+  const std::string prefix = kind + "-";
+  for (const auto& [name, text] : embedded_presets()) {
+    if (name.rfind(prefix, 0) == 0) names.push_back(name.substr(prefix.size()));
+  }
+  return names;
+}
+
+nlohmann::json preset(const std::string& kind, const std::string& name) {
+  auto it = embedded_presets().find(kind + "-" + name);
+  if (it == embedded_presets().end()) {
+    throw ConfigError(fmt::format("unknown {} preset '{}'; valid presets: {}",
+                                  kind, name,
+                                  fmt::join(preset_names(kind), ", ")));
+  }
+  return nlohmann::json::parse(it->second);
+}
+
+void set_path(nlohmann::json& config, const std::string& path,
+              const nlohmann::json& value) {
+  nlohmann::json* node = &config;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot - start);
+    if (key.empty()) {
+      throw ConfigError(fmt::format("--set: malformed path '{}'", path));
+    }
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    if (!node->contains(key) || !(*node)[key].is_object()) {
+      (*node)[key] = nlohmann::json::object();
+    }
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+}
+
+nlohmann::json parse_value(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return text;
+  }
+}
+
+namespace {
+
+void merge_into(nlohmann::json& base, const nlohmann::json& layer) {
+  for (auto it = layer.begin(); it != layer.end(); ++it) {
+    if (it->is_object() && base.contains(it.key()) &&
+        base[it.key()].is_object()) {
+      merge_into(base[it.key()], *it);
+    } else {
+      base[it.key()] = *it;
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json resolve_config(const nlohmann::json& defaults,
+                              const std::vector<nlohmann::json>& layers,
+                              const Registries& registries) {
+  nlohmann::json merged = nlohmann::json::object();
+  for (const auto& layer : layers) {
+    if (layer.is_null()) continue;
+    if (!layer.is_object()) {
+      throw ConfigError(fmt::format("config: expected a JSON object, found {}",
+                                    core::json_type_name(layer)));
+    }
+    merge_into(merged, layer);
+  }
+  auto config = core::resolve_options(defaults, merged, "config");
+  auto resolve_component = [&](const char* section, const auto& registry) {
+    if (!config.contains(section)) return;
+    auto& c = config[section];
+    const auto name = core::option<std::string>(c, "name");
+    c["options"] = registry.resolve(name, c["options"]);
+  };
+  resolve_component("space", registries.spaces);
+  resolve_component("strategy", registries.strategies);
+  return config;
+}
+
+}  // namespace nas::experiments

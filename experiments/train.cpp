@@ -1,0 +1,109 @@
+#include "experiments/train.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/rng.h"
+#include "core/runtime.h"
+#include "data/source.h"
+#include "estimators/scratch.h"
+#include "experiments/run_dir.h"
+#include "hardware/cost.h"
+
+namespace nas::experiments {
+
+nlohmann::json run_train(const nlohmann::json& config_in,
+                         const Registries& registries) {
+  nlohmann::json config = config_in;
+  int threads = 0;
+  const auto device = setup_runtime(config, &threads);
+  const auto seed = core::option<uint64_t>(config, "seed");
+  const auto arch_text = core::option<std::string>(config, "arch");
+  if (arch_text.empty()) {
+    throw ConfigError(
+        "nas train: no architecture; give --arch TEXT, --arch-file FILE or "
+        "--from-run DIR");
+  }
+  core::seed_everything(seed);
+  const auto space = registries.spaces.create(config["space"]["name"],
+                                              config["space"]["options"]);
+  const auto arch = space->parse(arch_text);
+  auto& data_options = config["data"];
+  if (data_options["cutout"].get<int64_t>() < 0) {
+    data_options["cutout"] = data_options["dataset"] == "cifar10" ? 16 : 0;
+  }
+  const auto train_options = estimators::TrainOptions::from_json(config["train"]);
+  if (train_options.epochs < 1) {
+    throw ConfigError(fmt::format("train.epochs: expected 1 or more, found {}",
+                                  train_options.epochs));
+  }
+  core::info("loading {} data", data_options["dataset"].get<std::string>());
+  const auto data = data::load_data(data_options);
+  const auto split = data::make_final_split(data, data_options, seed, device);
+  auto o = space->eval_defaults();
+  o.C = core::option<int64_t>(config["network"], "C");
+  o.layers = core::option<int64_t>(config["network"], "layers");
+  o.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
+  o.auxiliary = core::option<bool>(config["network"], "auxiliary");
+  o.num_classes = split.num_classes;
+  o.in_channels = split.channels;
+  o.input_size = split.input_size;
+  auto net = space->build_network(arch, o);
+  net->to(device);
+  const int64_t params = hardware::count_parameters(*net, net->auxiliary_prefix());
+  const int64_t params_total = hardware::count_parameters(*net);
+
+  auto out = core::option<std::string>(config, "out");
+  if (out.empty()) out = fmt::format("runs/train-{}-seed{}", space->name(), seed);
+  const RunDir dir(out);
+  dir.create(false);
+  dir.truncate_log(0);
+  core::write_json_file(dir.file("config.json"), config);
+  auto env = core::environment_info(device, threads);
+  env["seed"] = seed;
+  env["command_line"] = command_line();
+  core::write_json_file(dir.file("env.json"), env);
+  core::info("train: {} | {} weights ({} with auxiliary head) | {} train / {} "
+             "test images | {} threads on {}",
+             space->format(arch), params, params_total, split.train->size(),
+             split.test->size(), threads, device.str());
+
+  const auto r = estimators::train_network(
+      *net, *split.train, *split.test, train_options,
+      [&](const nlohmann::json& line) {
+        auto l = line;
+        l["peak_rss_mib"] = core::peak_rss_mib();
+        core::append_json_line(dir.file("log.jsonl"), l);
+      });
+  if (!r.ok) throw Error(fmt::format("nas train: {}", r.message));
+  torch::serialize::OutputArchive weights;
+  net->save(weights);
+  weights.save_to(dir.file("weights.pt"));
+  nlohmann::json result = {
+      {"arch", space->format(arch)},
+      {"space", space->name()},
+      {"test_acc", r.test.accuracy},
+      {"test_loss", r.test.loss},
+      {"train_acc", r.train.accuracy},
+      {"train_loss", r.train.loss},
+      {"params", params},
+      {"params_total", params_total},
+      {"epochs", train_options.epochs},
+      {"train_seconds", r.seconds},
+      {"seed", seed},
+      {"threads", threads},
+      {"device", device.str()},
+      {"peak_rss_mib", core::peak_rss_mib()},
+  };
+  core::write_json_file(dir.file("result.json"), result);
+  core::info("test accuracy {:.2f}% ({} images) -> {}", 100 * r.test.accuracy,
+             r.test.count, dir.file("result.json"));
+  result["run_dir"] = dir.path();
+  return result;
+}
+
+}  // namespace nas::experiments

@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/config.h"
+
+namespace nas::experiments {
+
+/// Trains the architecture `config.arch` (text in the space's format) from
+/// scratch as the reference evaluation does, into a run directory (`out`,
+/// or runs/train-<space>-seed<seed>): config.json, env.json, log.jsonl (one
+/// line per epoch), weights.pt, result.json (arch, test accuracy, params).
+nlohmann::json run_train(const nlohmann::json& config,
+                         const Registries& registries);
+
+}  // namespace nas::experiments

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/adam.h>
+
+#include "strategies/one_shot.h"
+
+namespace nas::strategies {
+
+/// DARTS: Liu, Simonyan, Yang, "DARTS: Differentiable Architecture Search",
+/// ICLR 2019 (quark0/darts).
+///
+/// Every op of every edge runs, weighted by softmax(alpha). Per step: the
+/// alpha step on a validation batch first, then the weight step on the
+/// training batch. `order` 1: dL_val(w, alpha)/dalpha. `order` 2 (Eq. 7-8):
+/// dL_val(w', alpha)/dalpha - xi * (dL_trn(w+, alpha)/dalpha -
+/// dL_trn(w-, alpha)/dalpha) / (2 R), with w' = w - xi * (mu * buf + g +
+/// wd * w) one virtual step of the real SGD (momentum buffer and weight
+/// decay included), xi = the current weight learning rate, v = dL_val/dw',
+/// w+- = w +- R v, R = unrolled_r / ||v||.
+///
+/// Defaults (train_search.py): alpha Adam(lr 3e-4, betas (0.5, 0.999),
+/// weight decay 1e-3); weights SGD(0.025 cosine to 0.001, momentum 0.9,
+/// weight decay 3e-4, clip 5); alpha init 1e-3 * randn.
+class Darts : public OneShotStrategy {
+ public:
+  explicit Darts(nlohmann::json options);
+  static nlohmann::json default_options();
+
+  void attach(SearchContext& ctx) override;
+  StepStats step(const Batch& train, const Batch& val) override;
+
+  /// The alpha gradient of the configured order, without stepping (for
+  /// tests and gradient checks). Fills val stats.
+  torch::Tensor alpha_gradient(const Batch& train, const Batch& val,
+                               StepStats& stats);
+
+ protected:
+  void save_extra(torch::serialize::OutputArchive& archive) const override;
+  void load_extra(torch::serialize::InputArchive& archive) override;
+
+ private:
+  torch::Tensor first_order_gradient(const Batch& val, StepStats& stats);
+  torch::Tensor second_order_gradient(const Batch& train, const Batch& val,
+                                      StepStats& stats);
+  search_space::PathSpec path() const;
+
+  int64_t order_;
+  std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
+};
+
+}  // namespace nas::strategies

@@ -1,0 +1,119 @@
+#include "strategies/one_shot.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "core/options.h"
+
+namespace nas::strategies {
+
+nlohmann::json OneShotStrategy::weight_defaults() {
+  return {{"w_lr", 0.025},         {"w_lr_min", 0.001},
+          {"w_momentum", 0.9},     {"w_weight_decay", 3e-4},
+          {"w_nesterov", false},   {"grad_clip", 5.0},
+          {"alpha_init_std", 1e-3}};
+}
+
+OneShotStrategy::OneShotStrategy(nlohmann::json options)
+    : options_(std::move(options)) {}
+
+void OneShotStrategy::attach(SearchContext& ctx) {
+  ctx_ = &ctx;
+  const auto decisions = ctx.space->decisions();
+  const int64_t d = static_cast<int64_t>(decisions.size());
+  const int64_t k = ctx.space->num_candidates();
+  alpha_ = (core::option<double>(options_, "alpha_init_std") *
+            torch::randn({d, k}))
+               .to(ctx.device)
+               .requires_grad_(true);
+  weights_ = ctx.supernet->parameters();
+  lr_ = core::option<double>(options_, "w_lr");
+  w_optimizer_ = std::make_unique<torch::optim::SGD>(
+      weights_, torch::optim::SGDOptions(lr_)
+                    .momentum(core::option<double>(options_, "w_momentum"))
+                    .weight_decay(core::option<double>(options_, "w_weight_decay"))
+                    .nesterov(core::option<bool>(options_, "w_nesterov")));
+}
+
+void OneShotStrategy::new_epoch(int64_t epoch) {
+  // NOTE: the DARTS reference steps its CosineAnnealingLR at the start of
+  // every epoch (PyTorch 0.3 style), so epoch e uses the value at t = e + 1;
+  // computed in closed form here.
+  const double lr0 = core::option<double>(options_, "w_lr");
+  const double lr_min = core::option<double>(options_, "w_lr_min");
+  const double t = static_cast<double>(epoch + 1);
+  const double T = static_cast<double>(std::max<int64_t>(ctx_->epochs, 1));
+  lr_ = lr_min + (lr0 - lr_min) * (1 + std::cos(M_PI * std::min(t, T) / T)) / 2;
+  for (auto& group : w_optimizer_->param_groups()) {
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_);
+  }
+}
+
+torch::Tensor OneShotStrategy::probabilities() const {
+  return torch::softmax(alpha_.detach(), 1);
+}
+
+search_space::Architecture OneShotStrategy::best() const {
+  return ctx_->space->derive(probabilities());
+}
+
+nlohmann::json OneShotStrategy::state() const {
+  const auto p = probabilities().to(torch::kCPU, torch::kFloat64).contiguous();
+  std::vector<std::vector<double>> rows(p.size(0));
+  for (int64_t i = 0; i < p.size(0); ++i) {
+    rows[i].assign(p[i].data_ptr<double>(), p[i].data_ptr<double>() + p.size(1));
+  }
+  return {{"arch_weights", rows}, {"lr", lr_}};
+}
+
+std::pair<torch::Tensor, double> OneShotStrategy::loss_and_correct(
+    const torch::Tensor& logits, const torch::Tensor& y) {
+  auto loss = torch::nn::functional::cross_entropy(logits, y);
+  const double correct = logits.argmax(1).eq(y).sum().item<double>();
+  return {loss, correct};
+}
+
+void OneShotStrategy::weight_step(const Batch& batch,
+                                  const search_space::PathSpec& path,
+                                  StepStats& stats) {
+  ctx_->supernet->train();
+  w_optimizer_->zero_grad();
+  auto [loss, correct] =
+      loss_and_correct(ctx_->supernet->forward(batch.x, path), batch.y);
+  loss.backward();
+  // NOTE: alpha is kept out of the weight optimizer and the weight gradient
+  // clip, as in the reference implementation.
+  torch::nn::utils::clip_grad_norm_(weights_,
+                                    core::option<double>(options_, "grad_clip"));
+  w_optimizer_->step();
+  stats.train_loss = loss.item<double>();
+  stats.train_correct = correct;
+  stats.train_count = batch.size();
+}
+
+void OneShotStrategy::save(torch::serialize::OutputArchive& archive) const {
+  archive.write("alpha", alpha_.detach());
+  torch::serialize::OutputArchive w;
+  w_optimizer_->save(w);
+  archive.write("w_optimizer", w);
+  archive.write("lr", torch::tensor(lr_, torch::kFloat64));
+  save_extra(archive);
+}
+
+void OneShotStrategy::load(torch::serialize::InputArchive& archive) {
+  torch::Tensor alpha, lr;
+  archive.read("alpha", alpha);
+  {
+    torch::NoGradGuard guard;
+    alpha_.copy_(alpha);
+  }
+  torch::serialize::InputArchive w;
+  archive.read("w_optimizer", w);
+  w_optimizer_->load(w);
+  archive.read("lr", lr);
+  lr_ = lr.item<double>();
+  load_extra(archive);
+}
+
+}  // namespace nas::strategies

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/sgd.h>
+#include <torch/types.h>
+
+#include "strategies/strategy.h"
+
+namespace nas::strategies {
+
+/// What every one-shot strategy shares: architecture parameters `alpha`
+/// [decisions, candidates] kept outside the supernet's weights, the weight
+/// optimizer (SGD with momentum, weight decay, cosine learning rate, gradient
+/// clipping on the weights only) and checkpointing of both.
+///
+/// Options read here (defaults from the DARTS reference code):
+/// w_lr 0.025, w_lr_min 0.001, w_momentum 0.9, w_weight_decay 3e-4,
+/// w_nesterov false, grad_clip 5, alpha_init_std 1e-3.
+class OneShotStrategy : public SearchStrategy {
+ public:
+  explicit OneShotStrategy(nlohmann::json options);
+
+  void attach(SearchContext& ctx) override;
+  void new_epoch(int64_t epoch) override;
+  search_space::Architecture best() const override;
+  nlohmann::json state() const override;
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+  /// The weight options above, for a strategy's default options.
+  static nlohmann::json weight_defaults();
+
+  const torch::Tensor& alpha() const { return alpha_; }
+  /// softmax(alpha) per decision.
+  torch::Tensor probabilities() const;
+
+ protected:
+  /// Cross-entropy and the number of correct predictions.
+  static std::pair<torch::Tensor, double> loss_and_correct(
+      const torch::Tensor& logits, const torch::Tensor& y);
+  /// One SGD step of the weights on `batch` through `path`; fills the
+  /// train fields of `stats`.
+  void weight_step(const Batch& batch, const search_space::PathSpec& path,
+                   StepStats& stats);
+  /// The learning rate of the current epoch.
+  double lr() const { return lr_; }
+  /// Subclasses save/load their own extra state here.
+  virtual void save_extra(torch::serialize::OutputArchive&) const {}
+  virtual void load_extra(torch::serialize::InputArchive&) {}
+
+  nlohmann::json options_;
+  SearchContext* ctx_ = nullptr;
+  torch::Tensor alpha_;
+  std::unique_ptr<torch::optim::SGD> w_optimizer_;
+  std::vector<torch::Tensor> weights_;
+
+ private:
+  double lr_ = 0;
+};
+
+}  // namespace nas::strategies

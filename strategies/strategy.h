@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/serialize/archive.h>
+#include <torch/types.h>
+
+#include "core/batch.h"
+#include "core/registry.h"
+#include "core/rng.h"
+#include "search_space/search_space.h"
+
+namespace nas::strategies {
+
+/// What a strategy is attached to for a search. The loop owns everything;
+/// the strategy keeps pointers.
+struct SearchContext {
+  const search_space::SearchSpace* space = nullptr;
+  search_space::Supernet supernet;  ///< shared by every one-shot strategy
+  torch::Device device = torch::kCPU;
+  core::Rng* rng = nullptr;         ///< the run's stream (checkpointed)
+  int64_t epochs = 0;
+  int64_t steps_per_epoch = 0;
+};
+
+/// Losses and accuracies of one step; a count of 0 means "not measured".
+struct StepStats {
+  double train_loss = 0, train_correct = 0;
+  int64_t train_count = 0;
+  double val_loss = 0, val_correct = 0;
+  int64_t val_count = 0;
+};
+
+/// A search strategy, driven by one loop for all of them:
+///
+///   attach(ctx); for each epoch: new_epoch(e); for each step:
+///   step(train_batch, val_batch); after the last epoch: finish(); best().
+///
+/// Contract for implementations:
+/// - all randomness comes from torch's generator or `ctx.rng`, so the same
+///   seed gives the same search;
+/// - `save` writes every piece of state (architecture parameters, optimizer
+///   states, schedules) so that `load` + the remaining epochs give exactly
+///   the run that was not interrupted;
+/// - `step` returns finite losses, or the loop stops the run with an error;
+/// - `best()` is the strategy's current discrete answer, valid in its space.
+class SearchStrategy {
+ public:
+  virtual ~SearchStrategy() = default;
+  virtual void attach(SearchContext& ctx) = 0;
+  virtual void new_epoch(int64_t epoch) = 0;
+  virtual StepStats step(const Batch& train, const Batch& val) = 0;
+  /// Work after the last epoch (e.g. final selection by sampling).
+  virtual void finish() {}
+  virtual search_space::Architecture best() const = 0;
+  /// For the epoch log: architecture weights, temperature, learning rates.
+  virtual nlohmann::json state() const = 0;
+  virtual void save(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void load(torch::serialize::InputArchive& archive) = 0;
+};
+
+using StrategyRegistry = core::Registry<SearchStrategy>;
+
+/// Registers every built-in strategy, one line each.
+void register_builtin_strategies(StrategyRegistry& registry);
+
+}  // namespace nas::strategies

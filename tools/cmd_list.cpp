@@ -1,0 +1,57 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "experiments/config.h"
+#include "tools/commands.h"
+
+namespace nas::tools {
+
+namespace {
+
+template <class R>
+void list_registry(const R& registry, const std::string& title) {
+  fmt::print("{}:\n", title);
+  for (const auto& name : registry.names()) {
+    const auto& e = registry.entry(name);
+    fmt::print("  {}\n    {}\n    defaults: {}\n", name, e.help, e.defaults.dump());
+  }
+}
+
+}  // namespace
+
+int run_list_command(const std::vector<std::string>& args) {
+  po::options_description desc("nas list options");
+  desc.add_options()("help,h", "this help");
+  std::vector<std::string> kinds, rest;
+  for (const auto& a : args) (a.rfind("-", 0) == 0 ? rest : kinds).push_back(a);
+  const auto vm = parse_args(rest, desc);
+  if (vm.count("help") != 0) {
+    print_help("nas list [spaces|strategies|estimators|presets]", desc);
+    return 0;
+  }
+  const std::vector<std::string> valid = {"spaces", "strategies", "estimators",
+                                          "presets"};
+  if (kinds.empty()) kinds = valid;
+  const auto& r = experiments::builtin_registries();
+  for (const auto& kind : kinds) {
+    if (kind == "spaces") {
+      list_registry(r.spaces, "spaces");
+    } else if (kind == "strategies") {
+      list_registry(r.strategies, "strategies");
+    } else if (kind == "estimators") {
+      list_registry(r.estimators, "estimators");
+    } else if (kind == "presets") {
+      fmt::print("presets:\n  nas search --preset {}\n  nas train --preset {}\n",
+                 fmt::join(experiments::preset_names("search"), " | "),
+                 fmt::join(experiments::preset_names("train"), " | "));
+    } else {
+      throw ConfigError(fmt::format("nas list: unknown kind '{}'; valid: {}",
+                                    kind, fmt::join(valid, ", ")));
+    }
+  }
+  return 0;
+}
+
+}  // namespace nas::tools

@@ -1,0 +1,84 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "experiments/run_dir.h"
+#include "experiments/search.h"
+#include "tools/commands.h"
+
+namespace nas::tools {
+
+int run_search_command(const std::vector<std::string>& args) {
+  po::options_description desc("nas search options");
+  desc.add_options()
+      ("space", po::value<std::string>(), "search space (`nas list spaces`)")
+      ("strategy", po::value<std::string>(), "search strategy (`nas list strategies`)")
+      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
+      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
+      ("train-subset", po::value<int64_t>(), "use the first N images of the weight split (0: all)")
+      ("val-subset", po::value<int64_t>(), "use the first N images of the architecture split (0: all)")
+      ("epochs", po::value<int64_t>(), "search epochs")
+      ("batch", po::value<int64_t>(), "batch size")
+      ("C", po::value<int64_t>(), "initial channels of the supernet")
+      ("layers", po::value<int64_t>(), "cells of the supernet (DARTS space)")
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)")
+      ("resume", po::value<std::string>(), "continue the run in DIR from its checkpoint");
+  add_common_run_options(desc);
+  const auto vm = parse_args(args, desc);
+  if (vm.count("help") != 0) {
+    print_help("nas search [--preset quick] [--space S] [--strategy S] [options]", desc);
+    return 0;
+  }
+  const auto& registries = experiments::builtin_registries();
+  bool resume = false;
+  std::vector<nlohmann::json> layers;
+  if (vm.count("resume") != 0) {
+    const auto dir = vm["resume"].as<std::string>();
+    const auto path = dir + "/config.json";
+    if (!experiments::RunDir(dir).has("config.json")) {
+      throw ConfigError(fmt::format("--resume {}: no {} (not a run directory)",
+                                    dir, path));
+    }
+    auto saved = core::read_json_file(path);
+    saved["out"] = dir;
+    layers.push_back(saved);
+    // Only how to compute may change on resume, not what is computed.
+    nlohmann::json runtime = nlohmann::json::object();
+    if (vm.count("threads") != 0) runtime["threads"] = vm["threads"].as<int>();
+    if (vm.count("device") != 0) runtime["device"] = vm["device"].as<std::string>();
+    layers.push_back(runtime);
+    resume = true;
+  } else {
+    layers = config_layers(vm, "search",
+                           {{"space", "space.name"},
+                            {"strategy", "strategy.name"},
+                            {"dataset", "data.dataset"},
+                            {"data-dir", "data.dir"},
+                            {"train-subset", "data.train_subset"},
+                            {"val-subset", "data.val_subset"},
+                            {"epochs", "epochs"},
+                            {"batch", "data.batch"},
+                            {"C", "network.C"},
+                            {"layers", "network.layers"},
+                            {"cells-per-stage", "network.cells_per_stage"},
+                            {"seed", "seed"},
+                            {"threads", "threads"},
+                            {"device", "device"},
+                            {"out", "out"}});
+  }
+  const auto config = experiments::resolve_config(experiments::search_defaults(),
+                                                  layers, registries);
+  if (vm["print-config"].as<bool>()) {
+    std::cout << config.dump(2) << "\n";
+    return 0;
+  }
+  experiments::install_interrupt_handlers();
+  const auto outcome = experiments::run_search(config, resume, registries);
+  if (outcome.interrupted) return 130;
+  std::cout << outcome.result["arch"].get<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace nas::tools

@@ -1,0 +1,108 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "experiments/config.h"
+#include "hardware/cost.h"
+#include "tools/commands.h"
+
+namespace nas::tools {
+
+int run_show_command(const std::vector<std::string>& args) {
+  po::options_description desc("nas show options");
+  desc.add_options()
+      ("space", po::value<std::string>()->default_value("darts"), "search space")
+      ("arch", po::value<std::string>(), "architecture text")
+      ("arch-file", po::value<std::string>(), "file holding the architecture text")
+      ("from-run", po::value<std::string>(), "the result of the run in DIR")
+      ("supernet", po::bool_switch(), "the space's supernet instead of an architecture")
+      ("C", po::value<int64_t>(), "initial channels (default: the space's)")
+      ("layers", po::value<int64_t>(), "cells (DARTS)")
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201)")
+      ("classes", po::value<int64_t>()->default_value(10), "classes")
+      ("in-channels", po::value<int64_t>()->default_value(3), "input channels")
+      ("input-size", po::value<int64_t>()->default_value(32), "input height = width")
+      ("auxiliary", po::bool_switch(), "build the auxiliary head (counted in params_total only)")
+      ("imagenet", po::bool_switch(), "DARTS ImageNet stems")
+      ("json", po::bool_switch(), "print JSON")
+      ("dot", po::value<std::string>(), "write a Graphviz diagram of the cells to FILE")
+      ("help,h", "this help");
+  const auto vm = parse_args(args, desc);
+  if (vm.count("help") != 0) {
+    print_help("nas show --space S (--arch TEXT | --supernet) [sizes] [--json] [--dot FILE]", desc);
+    return 0;
+  }
+  const auto& registries = experiments::builtin_registries();
+  const auto space = registries.spaces.create(vm["space"].as<std::string>());
+  const bool supernet = vm["supernet"].as<bool>();
+  auto o = supernet ? space->search_defaults() : space->eval_defaults();
+  o.auxiliary = vm["auxiliary"].as<bool>();
+  o.imagenet = vm["imagenet"].as<bool>();
+  if (vm.count("C") != 0) o.C = vm["C"].as<int64_t>();
+  if (vm.count("layers") != 0) o.layers = vm["layers"].as<int64_t>();
+  if (vm.count("cells-per-stage") != 0) o.cells_per_stage = vm["cells-per-stage"].as<int64_t>();
+  o.num_classes = vm["classes"].as<int64_t>();
+  o.in_channels = vm["in-channels"].as<int64_t>();
+  o.input_size = vm["input-size"].as<int64_t>();
+  nlohmann::json out = {{"space", space->name()}, {"sizes", o.to_json()}};
+  if (supernet) {
+    const auto net = space->build_supernet(o);
+    const auto decisions = space->decisions();
+    out["params"] = hardware::count_parameters(*net);
+    out["arch_params"] = static_cast<int64_t>(decisions.size()) * space->num_candidates();
+    out["decisions"] = decisions.size();
+    out["candidates"] = decisions.front().candidates;
+  } else {
+    const auto text = read_arch_argument(vm);
+    if (text.empty()) {
+      throw ConfigError("nas show: give --arch TEXT, --arch-file FILE, "
+                        "--from-run DIR or --supernet");
+    }
+    const auto arch = space->parse(text);
+    const auto net = space->build_network(arch, o);
+    out["arch"] = space->format(arch);
+    out["params"] = hardware::count_parameters(*net, net->auxiliary_prefix());
+    out["params_total"] = hardware::count_parameters(*net);
+    if (vm.count("dot") != 0) {
+      core::write_text_file(vm["dot"].as<std::string>(), space->to_dot(arch));
+    }
+    if (!vm["json"].as<bool>()) {
+      for (const auto& cell : arch.cells) {
+        fmt::print("{} cell:\n", cell.name);
+        for (size_t i = 0; i < cell.nodes.size(); ++i) {
+          std::vector<std::string> inputs;
+          for (const auto& e : cell.nodes[i]) {
+            inputs.push_back(fmt::format("{}({})", e.op, e.input));
+          }
+          fmt::print("  node {}: {}\n", i, fmt::join(inputs, " + "));
+        }
+        if (!cell.concat.empty()) {
+          fmt::print("  output: concat of states [{}]\n", fmt::join(cell.concat, ", "));
+        }
+      }
+    }
+  }
+  if (vm["json"].as<bool>()) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print("space {} | C {} layers {} cells/stage {} | {} classes, {}x{}x{} input\n",
+             space->name(), o.C, o.layers, o.cells_per_stage, o.num_classes,
+             o.in_channels, o.input_size, o.input_size);
+  if (supernet) {
+    fmt::print("supernet: {} weights, {} architecture parameters ({} decisions x {} ops)\n",
+               out["params"].get<int64_t>(), out["arch_params"].get<int64_t>(),
+               out["decisions"].get<int64_t>(), space->num_candidates());
+  } else {
+    fmt::print("network: {} weights ({:.3f} M){}\n", out["params"].get<int64_t>(),
+               out["params"].get<int64_t>() / 1e6,
+               o.auxiliary ? fmt::format(", {} with the auxiliary head",
+                                         out["params_total"].get<int64_t>())
+                           : "");
+  }
+  return 0;
+}
+
+}  // namespace nas::tools

@@ -1,0 +1,76 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "experiments/run_dir.h"
+#include "experiments/train.h"
+#include "tools/commands.h"
+
+namespace nas::tools {
+
+int run_train_command(const std::vector<std::string>& args) {
+  po::options_description desc("nas train options");
+  desc.add_options()
+      ("arch", po::value<std::string>(), "architecture text (a DARTS genotype, an NB201 string)")
+      ("arch-file", po::value<std::string>(), "file holding the architecture text")
+      ("from-run", po::value<std::string>(), "train the result of the search run in DIR")
+      ("space", po::value<std::string>(), "space of the architecture (default darts)")
+      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
+      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
+      ("train-subset", po::value<int64_t>(), "use the first N training images (0: all)")
+      ("test-subset", po::value<int64_t>(), "use the first N test images (0: all)")
+      ("epochs", po::value<int64_t>(), "training epochs")
+      ("batch", po::value<int64_t>(), "batch size")
+      ("C", po::value<int64_t>(), "initial channels")
+      ("layers", po::value<int64_t>(), "cells (DARTS space)")
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)");
+  add_common_run_options(desc);
+  const auto vm = parse_args(args, desc);
+  if (vm.count("help") != 0) {
+    print_help("nas train (--arch TEXT | --arch-file FILE | --from-run DIR) [options]", desc);
+    return 0;
+  }
+  auto layers = config_layers(vm, "train",
+                              {{"space", "space.name"},
+                               {"dataset", "data.dataset"},
+                               {"data-dir", "data.dir"},
+                               {"train-subset", "data.train_subset"},
+                               {"test-subset", "data.test_subset"},
+                               {"epochs", "train.epochs"},
+                               {"batch", "data.batch"},
+                               {"C", "network.C"},
+                               {"layers", "network.layers"},
+                               {"cells-per-stage", "network.cells_per_stage"},
+                               {"seed", "seed"},
+                               {"threads", "threads"},
+                               {"device", "device"},
+                               {"out", "out"}});
+  const auto arch = read_arch_argument(vm);
+  nlohmann::json from_arch = nlohmann::json::object();
+  if (!arch.empty()) from_arch["arch"] = arch;
+  if (vm.count("from-run") != 0) {
+    // The search's space and data come along unless given again.
+    const auto dir = vm["from-run"].as<std::string>();
+    const auto searched = core::read_json_file(dir + "/config.json");
+    nlohmann::json inherited = {{"space", searched.at("space")}};
+    for (const char* key : {"dataset", "dir"}) {
+      inherited["data"][key] = searched.at("data").at(key);
+    }
+    layers.insert(layers.begin(), inherited);
+  }
+  layers.push_back(from_arch);
+  const auto config = experiments::resolve_config(
+      experiments::train_defaults(), layers, experiments::builtin_registries());
+  if (vm["print-config"].as<bool>()) {
+    std::cout << config.dump(2) << "\n";
+    return 0;
+  }
+  const auto result = experiments::run_train(config, experiments::builtin_registries());
+  std::cout << fmt::format("test accuracy {:.2f}%\n",
+                           100 * result["test_acc"].get<double>());
+  return 0;
+}
+
+}  // namespace nas::tools

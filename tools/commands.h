@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+namespace nas::tools {
+
+/// One subcommand: its name, a one-line summary and its entry point, which
+/// gets the arguments after the subcommand name and returns the exit code.
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+/// The explicit table of subcommands (main.cpp).
+const std::vector<Command>& commands();
+
+int run_search_command(const std::vector<std::string>& args);
+int run_train_command(const std::vector<std::string>& args);
+int run_show_command(const std::vector<std::string>& args);
+int run_list_command(const std::vector<std::string>& args);
+
+namespace po = boost::program_options;
+
+/// Parses `args` against `desc`; a positional argument is an error.
+po::variables_map parse_args(const std::vector<std::string>& args,
+                             const po::options_description& desc);
+
+/// --help text of a subcommand.
+void print_help(const std::string& usage, const po::options_description& desc);
+
+/// Options every run command shares (--config, --preset, --seed, --threads,
+/// --device, --out, --set, --print-config, --quiet).
+void add_common_run_options(po::options_description& desc);
+
+/// The layers of a run config from the command line: the preset, the
+/// config file, then one object of the flags given (flag -> config path in
+/// `flag_paths`), then each --set PATH=VALUE.
+std::vector<nlohmann::json> config_layers(
+    const po::variables_map& vm, const std::string& kind,
+    const std::vector<std::pair<std::string, std::string>>& flag_paths);
+
+/// Reads a text argument that may be given inline or as a file.
+std::string read_arch_argument(const po::variables_map& vm);
+
+}  // namespace nas::tools

@@ -1,0 +1,110 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "experiments/config.h"
+#include "tools/commands.h"
+
+namespace nas::tools {
+
+po::variables_map parse_args(const std::vector<std::string>& args,
+                             const po::options_description& desc) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional({}).run(),
+            vm);
+  po::notify(vm);
+  if (vm.count("quiet") != 0 && vm["quiet"].as<bool>()) core::set_verbosity(0);
+  return vm;
+}
+
+void print_help(const std::string& usage, const po::options_description& desc) {
+  std::cout << "usage: " << usage << "\n\n" << desc << "\n";
+}
+
+void add_common_run_options(po::options_description& desc) {
+  desc.add_options()
+      ("config", po::value<std::string>(), "JSON config file (see configs/)")
+      ("preset", po::value<std::string>(), "a ready config: quick, darts-paper (`nas list presets`)")
+      ("seed", po::value<int64_t>(), "seed of every random number generator")
+      ("threads", po::value<int>(), "intra-op threads (default 0: all cores)")
+      ("device", po::value<std::string>(), "cpu | cuda | cuda:N")
+      ("out", po::value<std::string>(), "run directory to write")
+      ("set", po::value<std::vector<std::string>>()->composing(),
+       "PATH=VALUE override of any config key, e.g. strategy.options.order=2 (repeatable)")
+      ("print-config", po::bool_switch(), "print the resolved config and exit")
+      ("quiet,q", po::bool_switch(), "no progress output")
+      ("help,h", "this help");
+}
+
+std::vector<nlohmann::json> config_layers(
+    const po::variables_map& vm, const std::string& kind,
+    const std::vector<std::pair<std::string, std::string>>& flag_paths) {
+  std::vector<nlohmann::json> layers;
+  if (vm.count("preset") != 0) {
+    layers.push_back(experiments::preset(kind, vm["preset"].as<std::string>()));
+  }
+  if (vm.count("config") != 0) {
+    layers.push_back(core::read_json_file(vm["config"].as<std::string>()));
+  }
+  nlohmann::json flags = nlohmann::json::object();
+  for (const auto& [flag, path] : flag_paths) {
+    if (vm.count(flag) == 0) continue;
+    const auto& v = vm[flag].value();
+    nlohmann::json value;
+    if (const auto* s = boost::any_cast<std::string>(&v)) {
+      value = *s;
+    } else if (const auto* i = boost::any_cast<int64_t>(&v)) {
+      value = *i;
+    } else if (const auto* n = boost::any_cast<int>(&v)) {
+      value = *n;
+    } else if (const auto* b = boost::any_cast<bool>(&v)) {
+      if (!*b) continue;  // a switch that was not given
+      value = true;
+    } else {
+      throw Error(fmt::format("internal: flag --{} has an unhandled type", flag));
+    }
+    experiments::set_path(flags, path, value);
+  }
+  layers.push_back(flags);
+  if (vm.count("set") != 0) {
+    nlohmann::json sets = nlohmann::json::object();
+    for (const auto& item : vm["set"].as<std::vector<std::string>>()) {
+      const auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw ConfigError(fmt::format(
+            "--set: expected PATH=VALUE (e.g. strategy.options.order=2), "
+            "found '{}'",
+            item));
+      }
+      experiments::set_path(sets, item.substr(0, eq),
+                            experiments::parse_value(item.substr(eq + 1)));
+    }
+    layers.push_back(sets);
+  }
+  return layers;
+}
+
+std::string read_arch_argument(const po::variables_map& vm) {
+  if (vm.count("arch") != 0) return vm["arch"].as<std::string>();
+  if (vm.count("arch-file") != 0) {
+    auto text = core::read_text_file(vm["arch-file"].as<std::string>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+      text.pop_back();
+    }
+    return text;
+  }
+  if (vm.count("from-run") != 0) {
+    const auto dir = vm["from-run"].as<std::string>();
+    const auto result = core::read_json_file(dir + "/result.json");
+    if (!result.contains("arch")) {
+      throw ConfigError(fmt::format("{}/result.json has no \"arch\"", dir));
+    }
+    return result["arch"].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace nas::tools
