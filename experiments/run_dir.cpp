@@ -60,6 +60,7 @@ void RunDir::truncate_log(int64_t lines) const {
 namespace {
 std::string g_command_line;
 volatile std::sig_atomic_t g_interrupted = 0;
+int64_t g_countdown = 0;
 void on_signal(int) { g_interrupted = 1; }
 }  // namespace
 
@@ -78,8 +79,15 @@ void install_interrupt_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-bool interrupted() { return g_interrupted != 0; }
+bool interrupted() {
+  if (g_countdown > 0 && --g_countdown == 0) g_interrupted = 1;
+  return g_interrupted != 0;
+}
 void request_interrupt(bool value) { g_interrupted = value ? 1 : 0; }
+void request_interrupt_after(int64_t polls) {
+  g_interrupted = 0;
+  g_countdown = polls;
+}
 
 torch::Device setup_runtime(const nlohmann::json& config, int* threads_out) {
   const auto device = core::parse_device(core::option<std::string>(config, "device"));

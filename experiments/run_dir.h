@@ -38,6 +38,8 @@ void install_interrupt_handlers();
 bool interrupted();
 /// Test hook: request an interrupt as if a signal arrived.
 void request_interrupt(bool value = true);
+/// Test hook: act as if a signal arrived at the `polls`-th poll from now.
+void request_interrupt_after(int64_t polls);
 
 /// Applies --threads and --device from a resolved config; returns the
 /// device and writes the thread count actually set into `threads_out`.

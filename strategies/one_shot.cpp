@@ -23,11 +23,13 @@ void OneShotStrategy::attach(SearchContext& ctx) {
   const auto decisions = ctx.space->decisions();
   const int64_t d = static_cast<int64_t>(decisions.size());
   const int64_t k = ctx.space->num_candidates();
-  alpha_ = (core::option<double>(options_, "alpha_init_std") *
-            torch::randn({d, k}))
-               .to(ctx.device)
-               .requires_grad_(true);
   weights_ = ctx.supernet->parameters();
+  const auto dtype = weights_.empty() ? torch::kFloat32
+                                      : weights_.front().scalar_type();
+  alpha_ = (core::option<double>(options_, "alpha_init_std") *
+            torch::randn({d, k}, torch::kFloat64))
+               .to(ctx.device, dtype)
+               .requires_grad_(true);
   lr_ = core::option<double>(options_, "w_lr");
   w_optimizer_ = std::make_unique<torch::optim::SGD>(
       weights_, torch::optim::SGDOptions(lr_)

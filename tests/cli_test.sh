@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Tests of the `nas` command line: exit codes, messages, a tiny end-to-end
+# search and train on synthetic data, determinism across processes.
+set -u
+nas="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
+expect() {
+  local code="$1" pattern="$2"
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  [[ $rc -eq $code ]] || fail "'$*' exited $rc, expected $code: $out"
+  grep -qE -- "$pattern" <<<"$out" || fail "'$*' output lacks /$pattern/: $out"
+}
+
+expect 0 "LibTorch [0-9]+\.[0-9]+" -- "$nas" --version
+expect 0 "strategies:" -- "$nas" list
+expect 0 "darts" -- "$nas" list spaces
+expect 2 "error: unrecognised option '--no-such-flag'" -- "$nas" search --no-such-flag
+expect 2 "unknown strategy 'dartz'; valid names: darts" -- "$nas" search --strategy dartz
+expect 2 "unknown command 'serch'" -- "$nas" serch
+expect 2 "error: " -- "$nas" search --epochs ten
+expect 2 "unknown option 'config.epoch'" -- "$nas" search --set epoch=3
+expect 2 "unknown search preset 'fast'" -- "$nas" search --preset fast
+expect 1 "no such file" -- "$nas" search --dataset mnist --data-dir "$tmp/none" --out "$tmp/r0"
+expect 2 "unknown op 'sep_conv_9x9'" -- "$nas" show --arch "Genotype(normal=[('sep_conv_9x9', 0), ('skip_connect', 1)], normal_concat=[2], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])"
+expect 2 "CUDA" -- "$nas" search --device cuda --out "$tmp/r1"
+
+v2="Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+expect 0 '"params": 3349342' -- "$nas" show --space darts --arch "$v2" --json
+expect 0 '"params_total": 3825768' -- "$nas" show --space darts --arch "$v2" --auxiliary --json
+expect 0 '"params": 1929754' -- "$nas" show --space darts --supernet --in-channels 1 --json
+expect 0 '"arch_params": 224' -- "$nas" show --space darts --supernet --json
+"$nas" show --arch "$v2" --dot "$tmp/cell.dot" >/dev/null || fail "show --dot"
+grep -q "digraph" "$tmp/cell.dot" || fail "no Graphviz output"
+
+# A tiny search on synthetic data, twice with one seed and once with another.
+search() {
+  "$nas" search --dataset synthetic --epochs 2 --C 2 --layers 3 --batch 16 \
+    --set data.synthetic.train_size=96 --set data.synthetic.size=8 \
+    --set data.synthetic.channels=1 --threads 1 -q "$@"
+}
+search --seed 1 --out "$tmp/a" >/dev/null || fail "search a"
+search --seed 1 --out "$tmp/b" >/dev/null || fail "search b"
+search --seed 2 --out "$tmp/c" >/dev/null || fail "search c"
+strip() { sed -E 's/"(seconds|peak_rss_mib)":[^,}]*//g' "$1"; }
+[[ "$(strip "$tmp/a/log.jsonl")" == "$(strip "$tmp/b/log.jsonl")" ]] || fail "same seed, different log.jsonl"
+[[ "$(strip "$tmp/a/log.jsonl")" != "$(strip "$tmp/c/log.jsonl")" ]] || fail "other seed, same log.jsonl"
+for f in config.json env.json log.jsonl checkpoint.pt result.json; do
+  [[ -f "$tmp/a/$f" ]] || fail "run directory lacks $f"
+done
+expect 2 "already holds a run" -- search --seed 1 --out "$tmp/a"
+arch=$(sed -nE 's/.*"arch": "(.*)",?$/\1/p' "$tmp/a/result.json")
+expect 0 '"params"' -- "$nas" show --arch "$arch" --json
+expect 0 "test accuracy" -- "$nas" train --from-run "$tmp/a" --epochs 1 --C 4 --layers 3 \
+  --set data.synthetic.train_size=96 --set data.synthetic.size=8 \
+  --set data.synthetic.channels=1 --threads 1 -q --out "$tmp/t"
+[[ -f "$tmp/t/weights.pt" && -f "$tmp/t/result.json" ]] || fail "train run directory incomplete"
+
+if [[ $failures -gt 0 ]]; then
+  echo "$failures CLI check(s) failed"
+  exit 1
+fi
+echo "all CLI checks passed"

@@ -1,0 +1,167 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "experiments/run_dir.h"
+#include "experiments/search.h"
+
+namespace nas::experiments {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("naskit_run_" + std::to_string(::getpid()) + "_" + std::to_string(n_++));
+    fs::remove_all(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+  static inline int n_ = 0;
+};
+
+nlohmann::json tiny_config(const std::string& out, int64_t seed) {
+  nlohmann::json layer = {
+      {"seed", seed},
+      {"threads", 1},
+      {"epochs", 2},
+      {"out", out},
+      {"network", {{"C", 2}, {"layers", 3}}},
+      {"data",
+       {{"dataset", "synthetic"},
+        {"batch", 16},
+        {"synthetic",
+         {{"train_size", 128}, {"channels", 1}, {"size", 8}, {"classes", 3}}}}},
+  };
+  return resolve_config(search_defaults(), {layer}, builtin_registries());
+}
+
+/// log.jsonl without the wall-clock and memory fields.
+std::vector<nlohmann::json> log_of(const std::string& dir) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(core::read_text_file(dir + "/log.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("seconds");
+    j.erase("peak_rss_mib");
+    lines.push_back(j);
+  }
+  return lines;
+}
+
+TEST(Search, SameSeedSameRunOtherSeedOther) {
+  core::set_verbosity(0);
+  TempDir a, b, c;
+  const auto ra = run_search(tiny_config(a.str(), 5), false, builtin_registries());
+  const auto rb = run_search(tiny_config(b.str(), 5), false, builtin_registries());
+  const auto rc = run_search(tiny_config(c.str(), 6), false, builtin_registries());
+  ASSERT_EQ(log_of(a.str()).size(), 2u);
+  EXPECT_EQ(log_of(a.str()), log_of(b.str()));
+  EXPECT_EQ(ra.result["arch"], rb.result["arch"]);
+  EXPECT_NE(log_of(a.str()), log_of(c.str()));
+  for (const char* f : {"config.json", "env.json", "checkpoint.pt", "result.json"}) {
+    EXPECT_TRUE(fs::exists(a.str() + "/" + f)) << f;
+  }
+  const auto config = core::read_json_file(a.str() + "/config.json");
+  EXPECT_EQ(config["strategy"]["options"]["w_lr"], 0.025);  // defaults written out
+}
+
+TEST(Search, InterruptedRunResumesToTheSameResult) {
+  core::set_verbosity(0);
+  TempDir whole, split;
+  const auto r1 = run_search(tiny_config(whole.str(), 9), false, builtin_registries());
+  request_interrupt_after(6);  // mid-epoch 2 (4 steps per epoch)
+  const auto partial =
+      run_search(tiny_config(split.str(), 9), false, builtin_registries());
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_EQ(log_of(split.str()).size(), 1u);
+  request_interrupt(false);
+  const auto r2 = run_search(tiny_config(split.str(), 9), true, builtin_registries());
+  EXPECT_FALSE(r2.interrupted);
+  EXPECT_EQ(log_of(whole.str()), log_of(split.str()));
+  EXPECT_EQ(r1.result["arch"], r2.result["arch"]);
+}
+
+TEST(Search, ExistingRunIsNotOverwritten) {
+  core::set_verbosity(0);
+  TempDir a;
+  run_search(tiny_config(a.str(), 1), false, builtin_registries());
+  EXPECT_THROW(run_search(tiny_config(a.str(), 1), false, builtin_registries()),
+               ConfigError);
+}
+
+TEST(Search, NonFiniteLossStopsWithAClearError) {
+  core::set_verbosity(0);
+  TempDir a;
+  auto config = tiny_config(a.str(), 1);
+  config["strategy"]["options"]["w_lr"] = 1e38;  // weights overflow float
+  try {
+    run_search(config, false, builtin_registries());
+    FAIL() << "no error";
+  } catch (const ConfigError&) {
+    FAIL() << "not a config error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the search stopped"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Config, UnknownKeysAndBadValuesAreRejected) {
+  const auto& r = builtin_registries();
+  try {
+    resolve_config(search_defaults(), {{{"epoch", 3}}}, r);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown option 'config.epoch'"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    resolve_config(search_defaults(),
+                   {{{"strategy", {{"options", {{"ordre", 2}}}}}}}, r);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown option 'strategy.darts.ordre'"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(resolve_config(search_defaults(), {{{"epochs", "ten"}}}, r),
+               ConfigError);
+  EXPECT_THROW(resolve_config(search_defaults(),
+                              {{{"strategy", {{"name", "dartz"}}}}}, r),
+               ConfigError);
+}
+
+TEST(Config, PresetsResolve) {
+  for (const auto& name : preset_names("search")) {
+    EXPECT_NO_THROW(resolve_config(search_defaults(), {preset("search", name)},
+                                   builtin_registries()))
+        << name;
+  }
+  for (const auto& name : preset_names("train")) {
+    EXPECT_NO_THROW(resolve_config(train_defaults(), {preset("train", name)},
+                                   builtin_registries()))
+        << name;
+  }
+  EXPECT_THROW(preset("search", "nope"), ConfigError);
+}
+
+TEST(Registries, EveryBuiltinIsCreatableFromDefaults) {
+  const auto& r = builtin_registries();
+  for (const auto& n : r.spaces.names()) EXPECT_NE(r.spaces.create(n), nullptr);
+  for (const auto& n : r.strategies.names()) EXPECT_NE(r.strategies.create(n), nullptr);
+  for (const auto& n : r.estimators.names()) EXPECT_NE(r.estimators.create(n), nullptr);
+}
+
+}  // namespace
+}  // namespace nas::experiments
