@@ -43,6 +43,11 @@ struct EpochSums {
     return {p[0], p[1], p[2], p[3], p[4], p[5]};
   }
   static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+  /// The ratio, or null when nothing was measured (single-level strategies
+  /// have no validation batches during the search).
+  static nlohmann::json maybe(double a, double b) {
+    return b > 0 ? nlohmann::json(a / b) : nlohmann::json();
+  }
 };
 
 /// Groups rows of architecture weights by cell type (the decision name's
@@ -187,6 +192,8 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
   ctx.rng = &rng;
   ctx.epochs = epochs;
   ctx.steps_per_epoch = split.train->batches();
+  ctx.train_loader = split.train.get();
+  ctx.val_loader = split.val.get();
   strategy->attach(ctx);
 
   dir.create(resume);
@@ -254,10 +261,14 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
       sums.add(s);
       progress.update(
           pos.step + 1,
-          fmt::format("train loss {:.3f} acc {:.1f}% | val acc {:.1f}%",
+          fmt::format("train loss {:.3f} acc {:.1f}%{}",
                       EpochSums::ratio(sums.train_loss, sums.train_count),
                       100 * EpochSums::ratio(sums.train_correct, sums.train_count),
-                      100 * EpochSums::ratio(sums.val_correct, sums.val_count)));
+                      sums.val_count > 0
+                          ? fmt::format(" | val acc {:.1f}%",
+                                        100 * EpochSums::ratio(sums.val_correct,
+                                                               sums.val_count))
+                          : ""));
     }
     const auto arch = strategy->best();
     const auto state = strategy->state();
@@ -265,8 +276,8 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
         {"epoch", pos.epoch},
         {"train_loss", EpochSums::ratio(sums.train_loss, sums.train_count)},
         {"train_acc", EpochSums::ratio(sums.train_correct, sums.train_count)},
-        {"val_loss", EpochSums::ratio(sums.val_loss, sums.val_count)},
-        {"val_acc", EpochSums::ratio(sums.val_correct, sums.val_count)},
+        {"val_loss", EpochSums::maybe(sums.val_loss, sums.val_count)},
+        {"val_acc", EpochSums::maybe(sums.val_correct, sums.val_count)},
         {"arch", space->format(arch)},
     };
     for (auto it = state.begin(); it != state.end(); ++it) {
@@ -280,9 +291,13 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
     line["peak_rss_mib"] = core::peak_rss_mib();
     core::append_json_line(dir.file("log.jsonl"), line);
     progress.finish(fmt::format(
-        "train loss {:.3f} acc {:.2f}% | val loss {:.3f} acc {:.2f}% | {}",
-        line["train_loss"].get<double>(), 100 * line["train_acc"].get<double>(),
-        line["val_loss"].get<double>(), 100 * line["val_acc"].get<double>(),
+        "train loss {:.3f} acc {:.2f}%{} | {}", line["train_loss"].get<double>(),
+        100 * line["train_acc"].get<double>(),
+        sums.val_count > 0
+            ? fmt::format(" | val loss {:.3f} acc {:.2f}%",
+                          line["val_loss"].get<double>(),
+                          100 * line["val_acc"].get<double>())
+            : "",
         line["arch"].get<std::string>()));
     pos.step = 0;
     sums = EpochSums{};

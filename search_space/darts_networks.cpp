@@ -20,7 +20,9 @@ torch::Tensor sum_or_zeros(const std::vector<torch::Tensor>& parts,
   for (const auto& t : parts) {
     if (t.defined()) out = out.defined() ? out + t : t;
   }
-  return out.defined() ? out : torch::zeros(shape, options);
+  if (!out.defined()) return torch::zeros(shape, options);
+  // Only 0-dim offsets (GDAS on `none` edges): broadcast them to the shape.
+  return out.dim() == 0 ? torch::zeros(shape, options) + out : out;
 }
 
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride,

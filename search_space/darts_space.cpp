@@ -93,6 +93,15 @@ Supernet DartsSpace::build_supernet(const NetworkOptions& options) const {
 }
 
 Architecture DartsSpace::derive(const torch::Tensor& weights) const {
+  return derive(weights, derive_mode_);
+}
+
+Architecture DartsSpace::derive(const torch::Tensor& weights,
+                                const std::string& mode) const {
+  if (mode != "top2" && mode != "all") {
+    throw ConfigError(fmt::format(
+        "darts derive: expected \"top2\" or \"all\", found \"{}\"", mode));
+  }
   const auto& order = darts_ops().order;
   const int64_t none = index_of(order, "none");
   const auto w = weights.detach().to(torch::kCPU, torch::kFloat64).contiguous();
@@ -116,7 +125,7 @@ Architecture DartsSpace::derive(const torch::Tensor& weights) const {
     cell.name = kCellNames[c];
     for (int64_t i = 0; i < steps_; ++i) {
       std::vector<GenotypeEdge> node;
-      if (derive_mode_ == "all") {
+      if (mode == "all") {
         // SNAS edge-all: every edge with its argmax op, `none` included.
         for (int64_t j = 0; j < i + 2; ++j) {
           const int64_t row = edge_row(c, i, j);

@@ -28,6 +28,8 @@ class DartsSpace : public SearchSpace {
   NetworkOptions eval_defaults() const override;
   Supernet build_supernet(const NetworkOptions& options) const override;
   Architecture derive(const torch::Tensor& weights) const override;
+  Architecture derive(const torch::Tensor& weights,
+                      const std::string& mode) const override;
   Architecture sample(core::Rng& rng) const override;
   Architecture mutate(const Architecture& arch, core::Rng& rng) const override;
   PathSpec path_of(const Architecture& arch) const override;

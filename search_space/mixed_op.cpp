@@ -37,6 +37,7 @@ MixedOpImpl::MixedOpImpl(
 
 torch::Tensor MixedOpImpl::forward(const torch::Tensor& x,
                                    const EdgeChoice& choice) {
+  last_input_shape_ = x.sizes().vec();
   torch::Tensor out;
   const bool weighted = choice.weights.defined();
   TORCH_CHECK(!weighted || choice.weights.numel() ==
@@ -56,7 +57,11 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x,
     if (weighted) y = y * choice.weights[static_cast<int64_t>(i)];
     out = out.defined() ? out + y : y;
   }
-  if (choice.offset.defined() && out.defined()) out = out + choice.offset;
+  if (choice.offset.defined()) {
+    // Nothing ran (only `none`): the edge is the 0-dim offset alone, which
+    // the node sum broadcasts, so the offset's gradient still flows.
+    out = out.defined() ? out + choice.offset : choice.offset;
+  }
   return out;
 }
 

@@ -17,7 +17,9 @@ class MixedOpImpl : public torch::nn::Module {
   explicit MixedOpImpl(std::vector<std::pair<std::string, CandidateOp>> ops);
 
   /// `sum_k w_k * op_k(x) (+ offset)` over the active, non-`none` ops; an
-  /// undefined tensor when nothing runs (the caller treats it as zero).
+  /// undefined tensor when nothing runs (the caller treats it as zero), or
+  /// the 0-dim offset alone when only `none` is active and an offset is set
+  /// (the caller broadcasts it).
   torch::Tensor forward(const torch::Tensor& x, const EdgeChoice& choice);
 
   int64_t size() const { return static_cast<int64_t>(ops_.size()); }
@@ -25,10 +27,13 @@ class MixedOpImpl : public torch::nn::Module {
   /// How many times op k ran (forward calls) since the last reset.
   const std::vector<int64_t>& calls() const { return calls_; }
   void reset_calls() { std::fill(calls_.begin(), calls_.end(), 0); }
+  /// Shape of the input of the last forward call (for cost models).
+  const std::vector<int64_t>& last_input_shape() const { return last_input_shape_; }
 
  private:
   std::vector<CandidateOp> ops_;
   std::vector<int64_t> calls_;
+  std::vector<int64_t> last_input_shape_;
 };
 using MixedOp = std::shared_ptr<MixedOpImpl>;
 

@@ -222,7 +222,43 @@ OpFamily build_darts_ops() {
   return f;
 }
 
+OpFamily build_nb201_ops() {
+  OpFamily f;
+  f.name = "nb201";
+  f.order = {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
+             "avg_pool_3x3"};
+  auto& m = f.factories;
+  m["none"] = [](const OpArgs& a) -> CandidateOp {
+    return std::make_shared<ZeroImpl>(a.c_out, a.stride);
+  };
+  m["skip_connect"] = [](const OpArgs& a) -> CandidateOp {
+    if (a.stride == 1 && a.c_in == a.c_out) return std::make_shared<IdentityImpl>();
+    return std::make_shared<FactorizedReduceImpl>(a.c_in, a.c_out, a.affine,
+                                                  a.track_running_stats);
+  };
+  for (int64_t k : {1, 3}) {
+    m[fmt::format("nor_conv_{}x{}", k, k)] = [k](const OpArgs& a) -> CandidateOp {
+      // NOTE: AutoDL's ReLUConvBN has bias = not affine: search cells
+      // (affine=False) have conv biases, stand-alone cells do not.
+      return std::make_shared<ReLUConvBNImpl>(a.c_in, a.c_out, k, a.stride,
+                                              k / 2, a.affine,
+                                              a.track_running_stats, !a.affine);
+    };
+  }
+  m["avg_pool_3x3"] = [](const OpArgs& a) -> CandidateOp {
+    TORCH_CHECK(a.c_in == a.c_out, "nb201 avg_pool_3x3 with C_in != C_out");
+    return std::make_shared<PoolImpl>(false, a.c_out, a.stride, false, false,
+                                      false);
+  };
+  return f;
+}
+
 }  // namespace
+
+const OpFamily& nb201_ops() {
+  static const OpFamily family = build_nb201_ops();
+  return family;
+}
 
 const OpFamily& darts_ops() {
   static const OpFamily family = build_darts_ops();

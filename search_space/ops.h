@@ -58,6 +58,11 @@ struct OpFamily {
 /// conv_7x1_1x7. `order` is the 8 searchable PRIMITIVES.
 const OpFamily& darts_ops();
 
+/// The NAS-Bench-201 ops (AutoDL `cell_operations.py`): none, skip_connect,
+/// nor_conv_1x1, nor_conv_3x3 (ReLU-Conv-BN; the conv has a bias exactly
+/// when BN is not affine, as in AutoDL), avg_pool_3x3 (no BatchNorm).
+const OpFamily& nb201_ops();
+
 // Building blocks shared by the spaces' networks.
 
 /// ReLU -> Conv(k, stride, padding, bias) -> BN.

@@ -48,6 +48,12 @@ class SearchSpace {
   virtual NetworkOptions eval_defaults() const = 0;
   virtual Supernet build_supernet(const NetworkOptions& options) const = 0;
   virtual Architecture derive(const torch::Tensor& weights) const = 0;
+  /// Derive with a named rule ("top2", "all" in the DARTS space); spaces
+  /// with a single rule ignore `mode`. An unknown mode is a ConfigError.
+  virtual Architecture derive(const torch::Tensor& weights,
+                              const std::string& mode) const {
+    return derive(weights);
+  }
   virtual Architecture sample(core::Rng& rng) const = 0;
   virtual Architecture mutate(const Architecture& arch,
                               core::Rng& rng) const = 0;

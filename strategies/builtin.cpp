@@ -1,14 +1,44 @@
 #include "strategies/darts.h"
+#include "strategies/gdas.h"
+#include "strategies/proxyless.h"
+#include "strategies/random_ws.h"
+#include "strategies/snas.h"
 #include "strategies/strategy.h"
 
 namespace nas::strategies {
+
+namespace {
+template <class S>
+StrategyRegistry::Factory factory() {
+  return [](const nlohmann::json& o) { return std::make_unique<S>(o); };
+}
+}  // namespace
 
 void register_builtin_strategies(StrategyRegistry& r) {
   r.add("darts",
         "DARTS (Liu et al., ICLR 2019): softmax mixture of all ops, alpha "
         "step on validation data then weight step; order 1 or 2",
-        Darts::default_options(),
-        [](const nlohmann::json& o) { return std::make_unique<Darts>(o); });
+        Darts::default_options(), factory<Darts>());
+  r.add("snas",
+        "SNAS (Xie et al., ICLR 2019): relaxed Gumbel-softmax samples of all "
+        "ops, single-level update, optional resource penalty",
+        Snas::default_options(), factory<Snas>());
+  r.add("gdas",
+        "GDAS (Dong & Yang, CVPR 2019): one hard Gumbel sample per edge, "
+        "straight-through gradient, only the sampled op runs",
+        Gdas::default_options(), factory<Gdas>());
+  r.add("proxyless",
+        "ProxylessNAS (Cai et al., ICLR 2019): binary gates, single-path "
+        "weight steps, two-path alpha steps",
+        Proxyless::default_options(), factory<Proxyless>());
+  r.add("fairnas",
+        "FairNAS strict fairness (Chu et al., ICCV 2021): every candidate "
+        "trained exactly once per step; selection by supernet scores",
+        FairNas::default_options(), factory<FairNas>());
+  r.add("random_ws",
+        "random search with weight sharing (Li & Talwalkar, UAI 2019): one "
+        "uniform architecture per minibatch, selection by supernet scores",
+        RandomWs::default_options(), factory<RandomWs>());
 }
 
 }  // namespace nas::strategies

@@ -140,6 +140,7 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   StepStats stats;
   // The alpha step first, then the weight step (train_search.py).
   auto grad = alpha_gradient(train, val, stats);
+  if (ctx_->objective) grad = grad + objective_gradient();
   alpha_optimizer_->zero_grad();
   alpha_.mutable_grad() = grad;
   alpha_optimizer_->step();

@@ -94,6 +94,12 @@ void OneShotStrategy::weight_step(const Batch& batch,
   stats.train_count = batch.size();
 }
 
+torch::Tensor OneShotStrategy::objective_gradient() const {
+  if (!ctx_->objective) return torch::zeros_like(alpha_);
+  const auto term = ctx_->objective(torch::softmax(alpha_, 1));
+  return torch::autograd::grad({term}, {alpha_}, {}, false, false, true)[0];
+}
+
 void OneShotStrategy::save(torch::serialize::OutputArchive& archive) const {
   archive.write("alpha", alpha_.detach());
   torch::serialize::OutputArchive w;

@@ -44,6 +44,8 @@ class OneShotStrategy : public SearchStrategy {
   /// train fields of `stats`.
   void weight_step(const Batch& batch, const search_space::PathSpec& path,
                    StepStats& stats);
+  /// d(objective(softmax(alpha)))/dalpha, or zeros without an objective.
+  torch::Tensor objective_gradient() const;
   /// The learning rate of the current epoch.
   double lr() const { return lr_; }
   /// Subclasses save/load their own extra state here.

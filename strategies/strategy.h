@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "core/batch.h"
 #include "core/registry.h"
 #include "core/rng.h"
+#include "data/loader.h"
 #include "search_space/search_space.h"
 
 namespace nas::strategies {
@@ -24,6 +26,14 @@ struct SearchContext {
   core::Rng* rng = nullptr;         ///< the run's stream (checkpointed)
   int64_t epochs = 0;
   int64_t steps_per_epoch = 0;
+  /// The search's data, for strategies that score architectures at the end
+  /// (may be null in unit tests).
+  const data::Loader* train_loader = nullptr;
+  const data::Loader* val_loader = nullptr;
+  /// Extra objective terms as one differentiable function of the op
+  /// probabilities [decisions, candidates] (e.g. lambda * expected latency);
+  /// strategies add it to the loss that trains alpha. Null: none.
+  std::function<torch::Tensor(const torch::Tensor& probs)> objective;
 };
 
 /// Losses and accuracies of one step; a count of 0 means "not measured".

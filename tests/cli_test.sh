@@ -64,6 +64,30 @@ expect 0 "test accuracy" -- "$nas" train --from-run "$tmp/a" --epochs 1 --C 4 --
   --set data.synthetic.channels=1 --threads 1 -q --out "$tmp/t"
 [[ -f "$tmp/t/weights.pt" && -f "$tmp/t/result.json" ]] || fail "train run directory incomplete"
 
+# Every strategy on every space runs to a result.json whose "arch" parses
+# back with `nas show`.
+for space in darts nb201; do
+  for strategy in darts snas gdas proxyless fairnas random_ws; do
+    dir="$tmp/$space-$strategy"
+    extra=()
+    [[ $strategy == fairnas || $strategy == random_ws ]] &&
+      extra=(--set strategy.options.eval_archs=4 --set strategy.options.epoch_eval_archs=2)
+    if ! "$nas" search --space "$space" --strategy "$strategy" --dataset synthetic \
+        --epochs 2 --C 4 --layers 3 --cells-per-stage 1 --batch 16 \
+        --set data.synthetic.train_size=64 --set data.synthetic.size=8 \
+        --set data.synthetic.channels=1 "${extra[@]}" \
+        --threads 1 -q --out "$dir" >/dev/null 2>"$dir.err"; then
+      fail "search $space/$strategy: $(cat "$dir.err")"
+      continue
+    fi
+    arch=$(sed -nE 's/.*"arch": "(.*)",?$/\1/p' "$dir/result.json")
+    "$nas" show --space "$space" --arch "$arch" --json >/dev/null 2>"$dir.err" ||
+      fail "show $space/$strategy '$arch': $(cat "$dir.err")"
+  done
+done
+expect 0 '"params": 1692826' -- "$nas" show --space nb201 --supernet --json
+expect 0 '"params": 1531546' -- "$nas" show --space nb201 --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|" --json
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI check(s) failed"
   exit 1

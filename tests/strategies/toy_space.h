@@ -11,6 +11,8 @@
 #include <torch/torch.h>
 
 #include "core/batch.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "search_space/search_space.h"
 
 namespace nas::testing {
@@ -22,7 +24,7 @@ class BlockOpImpl : public search_space::CandidateOpImpl {
     linear_ = register_module("linear", torch::nn::Linear(features, hidden));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return torch::relu(linear_(x.narrow(1, block_ * features_, features_)));
+    return torch::relu(linear_(x.flatten(1).narrow(1, block_ * features_, features_)));
   }
 
  private:
@@ -63,7 +65,9 @@ class ToySupernetImpl : public search_space::SupernetImpl {
       auto y = edges_[d]->forward(x, path.edges[d]);
       if (y.defined()) h = h.defined() ? h + y : y;
     }
-    if (!h.defined()) h = torch::zeros({x.size(0), head_->options.in_features()});
+    const auto zeros = torch::zeros({x.size(0), head_->options.in_features()});
+    if (!h.defined()) h = zeros;
+    if (h.dim() == 0) h = zeros + h;  // only GDAS offsets on `none`
     return head_(h);
   }
 
@@ -158,6 +162,29 @@ class ToySpace : public search_space::SearchSpace {
     b.y = (b.x.narrow(1, planted * kFeatures, kFeatures).sum(1) > 0)
               .to(torch::kInt64);
     return b;
+  }
+
+  /// The same data as images [N, 1, 1, K * F] for data::Loader.
+  data::DataPair make_data(int64_t n, int64_t planted, uint64_t seed) const {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    auto make = [&](int64_t count) {
+      data::Dataset d;
+      d.name = "toy";
+      d.num_classes = kClasses;
+      auto x = (128 + 40 * torch::randn({count, 1, 1, k_ * kFeatures}, gen))
+                   .clamp(0, 255)
+                   .round();
+      d.labels = (x.flatten(1).narrow(1, planted * kFeatures, kFeatures).sum(1) >
+                  128.0 * kFeatures)
+                     .to(torch::kInt64);
+      d.images = x.to(torch::kUInt8);
+      return d;
+    };
+    data::DataPair p;
+    p.train = make(n);
+    p.test = make(n / 2);
+    data::channel_stats(p.train.images, p.mean, p.std);
+    return p;
   }
 
  private:

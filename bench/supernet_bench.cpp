@@ -1,0 +1,102 @@
+// Hot paths of a search step, side by side in one run:
+//   - one forward+backward of the DARTS supernet with every op weighted
+//     (DARTS, SNAS) vs. one sampled path (GDAS, FairNAS, random search WS);
+//   - one DARTS step, first vs. second order;
+//   - one augmented batch from the loader.
+// Run: ./build/bench/nas_bench --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "core/rng.h"
+#include "data/source.h"
+#include "search_space/darts_space.h"
+#include "strategies/darts.h"
+
+namespace {
+
+using nas::search_space::DartsSpace;
+using nas::search_space::NetworkOptions;
+using nas::search_space::PathSpec;
+
+NetworkOptions sizes(int64_t C) {
+  NetworkOptions o = DartsSpace(DartsSpace::default_options()).search_defaults();
+  o.C = C;
+  o.layers = 5;
+  o.in_channels = 1;
+  o.input_size = 28;
+  return o;
+}
+
+void BM_SupernetForwardBackward(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(2)));
+  torch::manual_seed(0);
+  DartsSpace space(DartsSpace::default_options());
+  auto net = space.build_supernet(sizes(state.range(0)));
+  const bool weighted = state.range(1) == 1;
+  nas::core::Rng rng(0);
+  const auto x = torch::randn({32, 1, 28, 28});
+  const auto y = torch::randint(10, {32});
+  const auto alpha = torch::softmax(torch::randn({28, 8}), 1);
+  for (auto _ : state) {
+    const auto path = weighted ? PathSpec::weighted_all(alpha)
+                               : space.path_of(space.sample(rng));
+    net->zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(x, path), y).backward();
+  }
+  state.counters["images/s"] =
+      benchmark::Counter(32.0 * state.iterations(), benchmark::Counter::kIsRate);
+  state.SetLabel(weighted ? "all ops weighted" : "one sampled path");
+}
+BENCHMARK(BM_SupernetForwardBackward)
+    ->ArgNames({"C", "weighted", "threads"})
+    ->Args({4, 1, 2})
+    ->Args({4, 0, 2})
+    ->Args({8, 1, 2})
+    ->Args({8, 0, 2})
+    ->Args({8, 1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_DartsStep(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  DartsSpace space(DartsSpace::default_options());
+  nas::core::Rng rng(0);
+  nas::strategies::SearchContext ctx;
+  ctx.space = &space;
+  ctx.supernet = space.build_supernet(sizes(4));
+  ctx.rng = &rng;
+  ctx.epochs = 10;
+  auto o = nas::strategies::Darts::default_options();
+  o["order"] = state.range(0);
+  nas::strategies::Darts darts(o);
+  darts.attach(ctx);
+  darts.new_epoch(0);
+  nas::Batch train{torch::randn({32, 1, 28, 28}), torch::randint(10, {32})};
+  nas::Batch val{torch::randn({32, 1, 28, 28}), torch::randint(10, {32})};
+  for (auto _ : state) darts.step(train, val);
+  state.SetLabel(state.range(0) == 1 ? "first order" : "second order");
+}
+BENCHMARK(BM_DartsStep)->ArgName("order")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_LoaderBatch(benchmark::State& state) {
+  auto options = nas::data::default_data_options();
+  options["dataset"] = "synthetic";
+  options["synthetic"]["size"] = 32;
+  options["synthetic"]["train_size"] = 4096;
+  options["cutout"] = 16;
+  options["batch"] = 64;
+  const auto data = nas::data::load_data(options);
+  auto split = nas::data::make_search_split(data, options, 0, torch::kCPU);
+  int64_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(split.train->batch(0, i++ % split.train->batches()));
+  }
+  state.counters["images/s"] =
+      benchmark::Counter(64.0 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_LoaderBatch)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

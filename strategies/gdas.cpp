@@ -1,0 +1,120 @@
+#include "strategies/gdas.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "strategies/gumbel.h"
+
+namespace nas::strategies {
+
+nlohmann::json Gdas::default_options() {
+  auto o = weight_defaults();
+  o.update({{"tau_max", 10.0},
+            {"tau_min", 0.1},
+            {"variant", "autodl"},
+            {"alpha_lr", 3e-4},
+            {"alpha_beta1", 0.5},
+            {"alpha_beta2", 0.999},
+            {"alpha_weight_decay", 1e-3}});
+  return o;
+}
+
+Gdas::Gdas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
+  const auto variant = core::option<std::string>(options_, "variant");
+  if (variant != "autodl" && variant != "single") {
+    throw ConfigError(fmt::format(
+        "strategy gdas option 'variant': expected \"autodl\" or \"single\", "
+        "found \"{}\"",
+        variant));
+  }
+  autodl_variant_ = variant == "autodl";
+}
+
+void Gdas::attach(SearchContext& ctx) {
+  OneShotStrategy::attach(ctx);
+  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
+      std::vector<torch::Tensor>{alpha_},
+      torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
+          .betas({core::option<double>(options_, "alpha_beta1"),
+                  core::option<double>(options_, "alpha_beta2")})
+          .weight_decay(core::option<double>(options_, "alpha_weight_decay")));
+}
+
+void Gdas::new_epoch(int64_t epoch) {
+  OneShotStrategy::new_epoch(epoch);
+  tau_ = linear_schedule(core::option<double>(options_, "tau_max"),
+                         core::option<double>(options_, "tau_min"), epoch,
+                         ctx_->epochs);
+}
+
+search_space::PathSpec Gdas::sample_path(const torch::Tensor& alpha) const {
+  if (!alpha.requires_grad()) {
+    // Weight step: the hard sample is exactly one-hot; run it unweighted.
+    const auto idx = gumbel_softmax(torch::log_softmax(alpha, 1), tau_)
+                         .argmax(1)
+                         .to(torch::kCPU);
+    return search_space::PathSpec::single(
+        std::vector<int64_t>(idx.data_ptr<int64_t>(),
+                             idx.data_ptr<int64_t>() + idx.numel()));
+  }
+  const auto probs = gumbel_softmax(torch::log_softmax(alpha, 1), tau_);
+  const auto index = probs.argmax(1);
+  const auto hard = torch::zeros_like(probs).scatter_(1, index.unsqueeze(1), 1.0) -
+                    probs.detach() + probs;
+  const auto idx = index.to(torch::kCPU);
+  search_space::PathSpec path;
+  path.edges.resize(alpha.size(0));
+  for (int64_t d = 0; d < alpha.size(0); ++d) {
+    const int64_t k = idx[d].item<int64_t>();
+    auto& e = path.edges[d];
+    e.ops = {k};
+    e.weights = hard[d].narrow(0, k, 1);
+    if (autodl_variant_ && alpha.requires_grad()) {
+      // Sum of the unselected entries: value 0, gradient to every alpha.
+      e.offset = hard[d].sum() - hard[d][k];
+    }
+  }
+  return path;
+}
+
+StepStats Gdas::step(const Batch& train, const Batch& val) {
+  StepStats stats;
+  // The weight step first (GDAS.py), with alpha detached: h is exactly
+  // one-hot and no alpha gradient is computed.
+  weight_step(train, sample_path(alpha_.detach()), stats);
+  // Then the alpha step on validation data with a fresh sample.
+  ctx_->supernet->train();
+  auto [loss, correct] =
+      loss_and_correct(ctx_->supernet->forward(val.x, sample_path(alpha_)), val.y);
+  if (ctx_->objective) loss = loss + ctx_->objective(torch::softmax(alpha_, 1));
+  auto grad = torch::autograd::grad({loss}, {alpha_}, {}, false, false, true)[0];
+  alpha_optimizer_->zero_grad();
+  alpha_.mutable_grad() = grad.defined() ? grad : torch::zeros_like(alpha_);
+  alpha_optimizer_->step();
+  stats.val_loss = loss.item<double>();
+  stats.val_correct = correct;
+  stats.val_count = val.size();
+  return stats;
+}
+
+nlohmann::json Gdas::state() const {
+  auto s = OneShotStrategy::state();
+  s["tau"] = tau_;
+  return s;
+}
+
+void Gdas::save_extra(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive a;
+  alpha_optimizer_->save(a);
+  archive.write("alpha_optimizer", a);
+}
+
+void Gdas::load_extra(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive a;
+  archive.read("alpha_optimizer", a);
+  alpha_optimizer_->load(a);
+}
+
+}  // namespace nas::strategies

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <memory>
+
+#include <torch/optim/adam.h>
+
+#include "strategies/one_shot.h"
+
+namespace nas::strategies {
+
+/// GDAS: Dong & Yang, "Searching for A Robust Neural Architecture in Four GPU
+/// Hours", CVPR 2019 (AutoDL-Projects).
+///
+/// Per forward pass, one hard Gumbel sample per decision: h = one_hot -
+/// p.detach() + p with p = softmax((log_softmax(alpha) + g) / tau); only the
+/// sampled op runs, weighted by h (value 1). `variant` "autodl" (default)
+/// also adds the unselected entries of h (value 0) so every alpha gets a
+/// gradient (AutoDL's forward_gdas); "single" uses the sampled term only
+/// (forward_gdas_v1). Per step: the weight step on the training batch, then
+/// the alpha step on the validation batch, each with a fresh sample. tau
+/// goes linearly from tau_max (10) to tau_min (0.1) over the epochs.
+class Gdas : public OneShotStrategy {
+ public:
+  explicit Gdas(nlohmann::json options);
+  static nlohmann::json default_options();
+
+  void attach(SearchContext& ctx) override;
+  void new_epoch(int64_t epoch) override;
+  StepStats step(const Batch& train, const Batch& val) override;
+  nlohmann::json state() const override;
+
+  /// A PathSpec of one hard sample (exposed for tests).
+  search_space::PathSpec sample_path(const torch::Tensor& alpha) const;
+  double tau() const { return tau_; }
+
+ protected:
+  void save_extra(torch::serialize::OutputArchive& archive) const override;
+  void load_extra(torch::serialize::InputArchive& archive) override;
+
+ private:
+  bool autodl_variant_;
+  double tau_ = 10;
+  std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
+};
+
+}  // namespace nas::strategies

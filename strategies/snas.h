@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+
+#include <torch/optim/optimizer.h>
+
+#include "strategies/one_shot.h"
+
+namespace nas::strategies {
+
+/// SNAS: Xie, Zheng, Liu, Lin, "SNAS: Stochastic Neural Architecture
+/// Search", ICLR 2019 (SNAS-Series).
+///
+/// Every op runs, weighted by a relaxed Gumbel-softmax sample Z =
+/// softmax((alpha + G) / tau), one sample per forward pass shared by the
+/// cells of a type. Single level: one forward on the training batch, one
+/// backward, and both the weights and alpha step on that gradient (weights
+/// clipped at 5, alpha at 10). tau anneals linearly from tau_max (1) to
+/// tau_min (0.03). The resource penalty (the log form of SNAS, with weight
+/// `resource_lambda`): per edge (log E[size] + log E[flops] + log E[mac]) / 3
+/// under Z, averaged over cells. Derive: `derive` "all" (default, the
+/// edge-all genotype: every edge keeps its argmax op, `none` included) or
+/// "top2".
+///
+/// Defaults: alpha optimizer Adam(3e-4, betas (0.5, 0.999), wd 1e-3) — the
+/// reference's distributed setting; its single-GPU script uses plain SGD
+/// with lr 3e-4 (`alpha_optimizer` "sgd"). Not reproduced: drop-path on
+/// MixedOp outputs during search.
+class Snas : public OneShotStrategy {
+ public:
+  explicit Snas(nlohmann::json options);
+  static nlohmann::json default_options();
+
+  void attach(SearchContext& ctx) override;
+  void new_epoch(int64_t epoch) override;
+  StepStats step(const Batch& train, const Batch& val) override;
+  search_space::Architecture best() const override;
+  nlohmann::json state() const override;
+  double tau() const { return tau_; }
+
+  /// The log resource penalty of relaxed samples `z` [D, K] (exposed for
+  /// tests). `costs` [D, K, 3]: params, FLOPs and memory access per op.
+  /// `rows` [M] maps each MixedOp to its decision; each MixedOp's log
+  /// penalty counts with `row_weights` [M] (1 / cells sharing the decision).
+  static torch::Tensor resource_penalty(const torch::Tensor& z,
+                                        const torch::Tensor& costs,
+                                        const torch::Tensor& rows,
+                                        const torch::Tensor& row_weights);
+  const torch::Tensor& costs() const { return costs_; }
+
+ protected:
+  void save_extra(torch::serialize::OutputArchive& archive) const override;
+  void load_extra(torch::serialize::InputArchive& archive) override;
+
+ private:
+  double tau_ = 1;
+  std::unique_ptr<torch::optim::Optimizer> alpha_optimizer_;
+  void measure_costs(const torch::Tensor& x);
+  torch::Tensor costs_, rows_, row_weights_;  // [M, K, 3], [M], [M]
+};
+
+}  // namespace nas::strategies

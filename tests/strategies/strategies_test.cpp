@@ -1,0 +1,358 @@
+// The contract every one-shot strategy shares, on the toy space with a known
+// optimum and on the real spaces, plus each strategy's own mechanics.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "search_space/darts_space.h"
+#include "search_space/nb201_space.h"
+#include "strategies/gdas.h"
+#include "strategies/proxyless.h"
+#include "strategies/random_ws.h"
+#include "strategies/snas.h"
+#include "tests/strategies/toy_space.h"
+
+namespace nas::strategies {
+namespace {
+
+StrategyRegistry registry() {
+  StrategyRegistry r("strategy");
+  register_builtin_strategies(r);
+  return r;
+}
+
+/// A strategy attached to a space with loaders over toy or synthetic data.
+struct Harness {
+  std::unique_ptr<search_space::SearchSpace> space;
+  core::Rng rng{11};
+  data::DataPair data;
+  std::unique_ptr<data::Loader> train, val;
+  SearchContext ctx;
+  std::unique_ptr<SearchStrategy> strategy;
+
+  Harness(const std::string& name, nlohmann::json options,
+          std::unique_ptr<search_space::SearchSpace> s,
+          const search_space::NetworkOptions& sizes, data::DataPair d,
+          int64_t epochs, int64_t batch = 32) {
+    torch::manual_seed(0);
+    space = std::move(s);
+    data = std::move(d);
+    auto set = std::make_shared<const data::Dataset>(data.train);
+    const int64_t half = set->size() / 2;
+    train = std::make_unique<data::Loader>(
+        set, torch::arange(0, half, torch::kInt64), batch, true, data::Augment{},
+        data.mean, data.std, 1, torch::kCPU);
+    val = std::make_unique<data::Loader>(
+        set, torch::arange(half, set->size(), torch::kInt64), batch, true,
+        data::Augment{}, data.mean, data.std, 2, torch::kCPU);
+    ctx.space = space.get();
+    ctx.supernet = space->build_supernet(sizes);
+    ctx.rng = &rng;
+    ctx.epochs = epochs;
+    ctx.steps_per_epoch = train->batches();
+    ctx.train_loader = train.get();
+    ctx.val_loader = val.get();
+    strategy = registry().create(name, options);
+    strategy->attach(ctx);
+  }
+
+  void run() {
+    int64_t val_step = 0;
+    for (int64_t e = 0; e < ctx.epochs; ++e) {
+      strategy->new_epoch(e);
+      for (int64_t i = 0; i < train->batches(); ++i) {
+        const auto s = strategy->step(train->batch(e, i), val->cycling(val_step++));
+        ASSERT_TRUE(std::isfinite(s.train_loss));
+      }
+    }
+    strategy->finish();
+  }
+};
+
+int64_t toy_search(const std::string& name, nlohmann::json options,
+                   int64_t planted, int64_t epochs) {
+  auto toy = std::make_unique<testing::ToySpace>(1, 5);
+  auto data = toy->make_data(1024, planted, 3);
+  const auto* t = toy.get();
+  Harness h(name, std::move(options), std::move(toy), {}, std::move(data), epochs);
+  h.run();
+  return t->to_ops(h.strategy->best())[0];
+}
+
+// Each strategy finds the one useful op of the toy space.
+TEST(Strategies, SnasFindsPlantedOp) {
+  EXPECT_EQ(toy_search("snas", {{"alpha_lr", 3e-3}}, 2, 20), 2);
+}
+TEST(Strategies, GdasFindsPlantedOp) {
+  EXPECT_EQ(toy_search("gdas", {{"alpha_lr", 3e-3}, {"tau_max", 2.0}}, 3, 20), 3);
+}
+TEST(Strategies, ProxylessFindsPlantedOp) {
+  EXPECT_EQ(toy_search("proxyless",
+                       {{"alpha_lr", 1e-2}, {"warmup_epochs", 1}, {"arch_update_every", 1}},
+                       4, 20),
+            4);
+}
+TEST(Strategies, FairNasFindsPlantedOp) {
+  EXPECT_EQ(toy_search("fairnas", {{"eval_archs", 20}, {"top_k", 3}}, 1, 10), 1);
+}
+TEST(Strategies, RandomWsFindsPlantedOp) {
+  EXPECT_EQ(toy_search("random_ws", {{"eval_archs", 20}, {"top_k", 3}}, 2, 20), 2);
+}
+
+search_space::NetworkOptions tiny_nb201() {
+  search_space::NetworkOptions o;
+  o.C = 4;
+  o.cells_per_stage = 1;
+  o.in_channels = 1;
+  o.input_size = 8;
+  o.affine = false;
+  return o;
+}
+
+data::DataPair synthetic() {
+  data::SyntheticOptions o;
+  o.train_size = 64;
+  o.channels = 1;
+  o.size = 8;
+  return data::make_synthetic(o);
+}
+
+/// Calls per MixedOp (summed over its ops) after one step.
+std::vector<int64_t> calls_per_edge(const search_space::SupernetImpl& net) {
+  std::vector<int64_t> out;
+  for (const auto& [d, m] : net.mixed_ops()) {
+    int64_t n = 0;
+    for (auto c : m->calls()) n += c;
+    out.push_back(n);
+  }
+  return out;
+}
+
+TEST(Gdas, OnlyTheSampledOpRunsAndEveryAlphaGetsGradient) {
+  Harness h("gdas", nlohmann::json::object(),
+            std::make_unique<search_space::Nb201Space>(nlohmann::json::object()),
+            tiny_nb201(), synthetic(), 2, 16);
+  auto& gdas = static_cast<Gdas&>(*h.strategy);
+  gdas.new_epoch(0);
+  auto alpha = gdas.alpha().detach().clone().requires_grad_(true);
+  const auto path = gdas.sample_path(alpha);
+  h.ctx.supernet->reset_calls();
+  auto out = h.ctx.supernet->forward(h.train->batch(0, 0).x, path);
+  for (auto n : calls_per_edge(*h.ctx.supernet)) EXPECT_LE(n, 1);
+  // Exactly one op per edge unless the sample was `none` (never computed).
+  for (const auto& [d, m] : h.ctx.supernet->mixed_ops()) {
+    const int64_t chosen = path.edges[d].ops.at(0);
+    EXPECT_EQ(m->calls()[chosen], chosen == 0 ? 0 : 1);
+  }
+  torch::nn::functional::cross_entropy(out, h.train->batch(0, 0).y).backward();
+  EXPECT_EQ(alpha.grad().ne(0).sum().item<int64_t>(), alpha.numel())
+      << "the AutoDL variant gives every alpha a gradient";
+  // A whole step runs one op per edge in both of its passes.
+  h.ctx.supernet->reset_calls();
+  gdas.step(h.train->batch(0, 1), h.val->batch(0, 0));
+  for (auto n : calls_per_edge(*h.ctx.supernet)) EXPECT_LE(n, 2);
+  EXPECT_DOUBLE_EQ(gdas.tau(), 10.0);
+  gdas.new_epoch(1);
+  EXPECT_NEAR(gdas.tau(), 0.1, 1e-12);
+}
+
+TEST(RandomWs, OneOpPerEdgePerForward) {
+  Harness h("random_ws", nlohmann::json::object(),
+            std::make_unique<search_space::DartsSpace>(
+                search_space::DartsSpace::default_options()),
+            [] {
+              search_space::NetworkOptions o;
+              o.C = 2;
+              o.layers = 3;
+              o.in_channels = 1;
+              o.input_size = 8;
+              o.affine = false;
+              return o;
+            }(),
+            synthetic(), 1, 16);
+  h.strategy->new_epoch(0);
+  for (int i = 0; i < 3; ++i) {
+    h.ctx.supernet->reset_calls();
+    h.strategy->step(h.train->batch(0, i % h.train->batches()), h.val->batch(0, 0));
+    int64_t total = 0;
+    for (auto n : calls_per_edge(*h.ctx.supernet)) {
+      EXPECT_LE(n, 1);
+      total += n;
+    }
+    EXPECT_EQ(total, 3 * 8);  // 3 cells x (4 nodes x 2 inputs), no `none` sampled
+  }
+}
+
+TEST(FairNas, EveryCandidateTrainedExactlyOncePerStep) {
+  Harness h("fairnas", nlohmann::json::object(),
+            std::make_unique<search_space::Nb201Space>(nlohmann::json::object()),
+            tiny_nb201(), synthetic(), 1, 16);
+  h.strategy->new_epoch(0);
+  for (int i = 0; i < 2; ++i) {
+    h.ctx.supernet->reset_calls();
+    h.strategy->step(h.train->batch(0, i), h.val->batch(0, 0));
+    for (const auto& [d, m] : h.ctx.supernet->mixed_ops()) {
+      EXPECT_EQ(m->calls()[0], 0);  // `none` never runs
+      for (int64_t k = 1; k < m->size(); ++k) EXPECT_EQ(m->calls()[k], 1);
+    }
+  }
+  // The permutations really are permutations on every decision.
+  auto& fair = static_cast<FairNas&>(*h.strategy);
+  const auto paths = fair.fair_paths();
+  ASSERT_EQ(paths.size(), 5u);
+  for (size_t d = 0; d < paths[0].size(); ++d) {
+    std::set<int64_t> seen;
+    for (const auto& p : paths) seen.insert(p[d]);
+    EXPECT_EQ(seen.size(), 5u);
+  }
+}
+
+TEST(Snas, TemperatureScheduleAndPenaltyOnAKnownCase) {
+  Harness h("snas", nlohmann::json::object(), std::make_unique<testing::ToySpace>(1, 3),
+            {}, testing::ToySpace(1, 3).make_data(64, 1, 0), 150);
+  auto& snas = static_cast<Snas&>(*h.strategy);
+  snas.new_epoch(0);
+  EXPECT_DOUBLE_EQ(snas.tau(), 1.0);
+  snas.new_epoch(75);
+  EXPECT_NEAR(snas.tau(), 0.5 * 0.97 + 0.03, 1e-12);
+  snas.new_epoch(149);
+  EXPECT_NEAR(snas.tau(), 0.97 / 150 + 0.03, 1e-12);
+
+  // Two MixedOps sharing decision 0 (weights 1/2 each). z = (0, 1, 0):
+  // the expected costs are op 1's, (e, e^2, e^3) -> mean log = 2; a cost
+  // below 1 is clamped to 1 (log 0).
+  const auto z = torch::tensor({{0.0, 1.0, 0.0}}, torch::kFloat64);
+  auto costs = torch::zeros({2, 3, 3}, torch::kFloat64);
+  costs[0][1] = torch::tensor({std::exp(1.0), std::exp(2.0), std::exp(3.0)}, torch::kFloat64);
+  costs[1][1] = torch::tensor({0.5, std::exp(3.0), 1.0}, torch::kFloat64);
+  const auto rows = torch::tensor({0, 0}, torch::kInt64);
+  const auto weights = torch::tensor({0.5, 0.5}, torch::kFloat64);
+  EXPECT_NEAR(Snas::resource_penalty(z, costs, rows, weights).item<double>(),
+              0.5 * 2.0 + 0.5 * 1.0, 1e-12);
+  // A soft sample mixes the costs before the log.
+  const auto zs = torch::tensor({{0.0, 0.5, 0.5}}, torch::kFloat64);
+  costs[0][2] = torch::tensor({std::exp(1.0), std::exp(2.0), std::exp(3.0)}, torch::kFloat64);
+  EXPECT_NEAR(Snas::resource_penalty(zs, costs.narrow(0, 0, 1), rows.narrow(0, 0, 1),
+                                     torch::ones({1}, torch::kFloat64))
+                  .item<double>(),
+              2.0, 1e-12);
+}
+
+TEST(Snas, DerivesEdgeAllGenotypes) {
+  Harness h("snas", nlohmann::json::object(),
+            std::make_unique<search_space::DartsSpace>(
+                search_space::DartsSpace::default_options()),
+            [] {
+              search_space::NetworkOptions o;
+              o.C = 2;
+              o.layers = 3;
+              o.in_channels = 1;
+              o.input_size = 8;
+              o.affine = false;
+              return o;
+            }(),
+            synthetic(), 1, 16);
+  const auto arch = h.strategy->best();
+  EXPECT_EQ(arch.cells[0].nodes[3].size(), 5u);  // node 3 keeps all 5 edges
+  EXPECT_EQ(h.space->parse(h.space->format(arch)), arch);
+}
+
+// ProxylessNAS's alpha gradient against Eq. 4 computed by hand on a
+// 3-op decision (none, block1, block2) whose supernet output is
+// head(g1 * o1(x) + g2 * o2(x)).
+TEST(Proxyless, AlphaGradientMatchesTheFormula) {
+  auto toy = std::make_unique<testing::ToySpace>(1, 3);
+  Harness h("proxyless", {{"warmup_epochs", 0}}, std::move(toy), {},
+            testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
+  auto& px = static_cast<Proxyless&>(*h.strategy);
+  px.new_epoch(0);
+  {
+    torch::NoGradGuard guard;
+    const_cast<torch::Tensor&>(px.alpha()).copy_(torch::tensor({{0.3, -0.2, 0.5}}));
+  }
+  const auto alpha_before = px.alpha().detach().clone();
+  const auto val = h.val->batch(0, 0);
+
+  // dL/dg_k = <dL/dlogits, W o_k(x)> with L the mean cross-entropy.
+  auto& net = *h.ctx.supernet;
+  net.train();
+  torch::Tensor o1, o2, logits_grad, w;
+  {
+    auto& mixed = *net.mixed_ops()[0].second;
+    o1 = mixed.op(1).forward(val.x).detach();
+    o2 = mixed.op(2).forward(val.x).detach();
+    auto head = net.named_parameters()["head.weight"].detach();
+    auto bias = net.named_parameters()["head.bias"].detach();
+    auto logits = torch::matmul(o1, head.t()) + bias;  // active = op 1
+    auto p = torch::softmax(logits, 1);
+    auto onehot = torch::zeros_like(p).scatter_(1, val.y.unsqueeze(1), 1.0);
+    logits_grad = (p - onehot) / val.size();
+    w = head;
+  }
+  const double dg1 = (logits_grad * torch::matmul(o1, w.t())).sum().item<double>();
+  const double dg2 = (logits_grad * torch::matmul(o2, w.t())).sum().item<double>();
+  const auto pair = torch::softmax(alpha_before[0].narrow(0, 1, 2), 0);
+  const double p1 = pair[0].item<double>(), p2 = pair[1].item<double>();
+  const double expect1 = dg1 * p1 * (1 - p1) + dg2 * p2 * (0 - p1);
+  const double expect2 = dg1 * p1 * (0 - p2) + dg2 * p2 * (1 - p2);
+
+  StepStats stats;
+  const auto grad = px.alpha_step(val, {{1, 2}}, stats);
+  EXPECT_NEAR(grad[0][1].item<double>(), expect1, 1e-6);
+  EXPECT_NEAR(grad[0][2].item<double>(), expect2, 1e-6);
+  EXPECT_EQ(grad[0][0].item<double>(), 0.0);
+  // The unsampled op keeps its probability after the step and rescale.
+  EXPECT_NEAR(torch::softmax(px.alpha().detach(), 1)[0][0].item<double>(),
+              torch::softmax(alpha_before, 1)[0][0].item<double>(), 1e-6);
+  EXPECT_FALSE(px.alpha().detach().equal(alpha_before));
+  // An active `none` gives no update.
+  const auto before_none = px.alpha().detach().clone();
+  const auto g0 = px.alpha_step(val, {{0, 2}}, stats);
+  EXPECT_EQ(g0.abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(px.alpha().detach().allclose(before_none));
+}
+
+// Every strategy: same seed, same answer; checkpoint + load continues
+// exactly (the shared contract, on the toy space).
+TEST(Strategies, SaveLoadContinuesExactly) {
+  for (const auto& name : registry().names()) {
+    SCOPED_TRACE(name);
+    auto make = [&] {
+      return std::make_unique<Harness>(
+          name, nlohmann::json::object(), std::make_unique<testing::ToySpace>(1, 4),
+          search_space::NetworkOptions{}, testing::ToySpace(1, 4).make_data(256, 2, 0), 4);
+    };
+    auto b = make();
+    b->strategy->new_epoch(0);
+    for (int i = 0; i < 3; ++i) {
+      b->strategy->step(b->train->batch(0, i), b->val->batch(0, i));
+    }
+    // Save b (supernet, strategy, rng), restore into a fresh c.
+    torch::serialize::OutputArchive out;
+    b->strategy->save(out);
+    torch::serialize::OutputArchive net_out;
+    b->ctx.supernet->save(net_out);
+    std::stringstream s1, s2;
+    out.save_to(s1);
+    net_out.save_to(s2);
+    auto c = make();
+    torch::serialize::InputArchive in, net_in;
+    in.load_from(s1);
+    net_in.load_from(s2);
+    c->ctx.supernet->load(net_in);
+    c->strategy->load(in);
+    c->rng.set_state(b->rng.state());
+    c->strategy->new_epoch(0);
+    auto torch_state = at::detail::getDefaultCPUGenerator().get_state();
+    const auto sa = b->strategy->step(b->train->batch(0, 3), b->val->batch(0, 3));
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      gen.set_state(torch_state);
+    }
+    const auto sc = c->strategy->step(c->train->batch(0, 3), c->val->batch(0, 3));
+    EXPECT_EQ(sa.train_loss, sc.train_loss);
+    EXPECT_EQ(sa.val_loss, sc.val_loss);
+  }
+}
+
+}  // namespace
+}  // namespace nas::strategies
