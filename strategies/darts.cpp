@@ -54,12 +54,7 @@ Darts::Darts(nlohmann::json options)
 
 void Darts::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
-      std::vector<torch::Tensor>{alpha_},
-      torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
-          .betas({core::option<double>(options_, "alpha_beta1"),
-                  core::option<double>(options_, "alpha_beta2")})
-          .weight_decay(core::option<double>(options_, "alpha_weight_decay")));
+  make_alpha_adam();
 }
 
 search_space::PathSpec Darts::path() const {
@@ -141,25 +136,11 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   // The alpha step first, then the weight step (train_search.py).
   auto grad = alpha_gradient(train, val, stats);
   if (ctx_->objective) grad = grad + objective_gradient();
-  alpha_optimizer_->zero_grad();
-  alpha_.mutable_grad() = grad;
-  alpha_optimizer_->step();
+  apply_alpha_gradient(grad);
   weight_step(train, search_space::PathSpec::weighted_all(
                          torch::softmax(alpha_.detach(), 1)),
               stats);
   return stats;
-}
-
-void Darts::save_extra(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive a;
-  alpha_optimizer_->save(a);
-  archive.write("alpha_optimizer", a);
-}
-
-void Darts::load_extra(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive a;
-  archive.read("alpha_optimizer", a);
-  alpha_optimizer_->load(a);
 }
 
 }  // namespace nas::strategies

@@ -37,9 +37,6 @@ class Darts : public OneShotStrategy {
   torch::Tensor alpha_gradient(const Batch& train, const Batch& val,
                                StepStats& stats);
 
- protected:
-  void save_extra(torch::serialize::OutputArchive& archive) const override;
-  void load_extra(torch::serialize::InputArchive& archive) override;
 
  private:
   torch::Tensor first_order_gradient(const Batch& val, StepStats& stats);
@@ -48,7 +45,6 @@ class Darts : public OneShotStrategy {
   search_space::PathSpec path() const;
 
   int64_t order_;
-  std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
 };
 
 }  // namespace nas::strategies

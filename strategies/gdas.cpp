@@ -34,12 +34,7 @@ Gdas::Gdas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
 
 void Gdas::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
-      std::vector<torch::Tensor>{alpha_},
-      torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
-          .betas({core::option<double>(options_, "alpha_beta1"),
-                  core::option<double>(options_, "alpha_beta2")})
-          .weight_decay(core::option<double>(options_, "alpha_weight_decay")));
+  make_alpha_adam();
 }
 
 void Gdas::new_epoch(int64_t epoch) {
@@ -89,10 +84,8 @@ StepStats Gdas::step(const Batch& train, const Batch& val) {
   auto [loss, correct] =
       loss_and_correct(ctx_->supernet->forward(val.x, sample_path(alpha_)), val.y);
   if (ctx_->objective) loss = loss + ctx_->objective(torch::softmax(alpha_, 1));
-  auto grad = torch::autograd::grad({loss}, {alpha_}, {}, false, false, true)[0];
-  alpha_optimizer_->zero_grad();
-  alpha_.mutable_grad() = grad.defined() ? grad : torch::zeros_like(alpha_);
-  alpha_optimizer_->step();
+  apply_alpha_gradient(
+      torch::autograd::grad({loss}, {alpha_}, {}, false, false, true)[0]);
   stats.val_loss = loss.item<double>();
   stats.val_correct = correct;
   stats.val_count = val.size();
@@ -103,18 +96,6 @@ nlohmann::json Gdas::state() const {
   auto s = OneShotStrategy::state();
   s["tau"] = tau_;
   return s;
-}
-
-void Gdas::save_extra(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive a;
-  alpha_optimizer_->save(a);
-  archive.write("alpha_optimizer", a);
-}
-
-void Gdas::load_extra(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive a;
-  archive.read("alpha_optimizer", a);
-  alpha_optimizer_->load(a);
 }
 
 }  // namespace nas::strategies

@@ -33,14 +33,10 @@ class Gdas : public OneShotStrategy {
   search_space::PathSpec sample_path(const torch::Tensor& alpha) const;
   double tau() const { return tau_; }
 
- protected:
-  void save_extra(torch::serialize::OutputArchive& archive) const override;
-  void load_extra(torch::serialize::InputArchive& archive) override;
 
  private:
   bool autodl_variant_;
   double tau_ = 10;
-  std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
 };
 
 }  // namespace nas::strategies

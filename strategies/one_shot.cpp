@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "core/error.h"
+
 #include "core/options.h"
 
 namespace nas::strategies {
@@ -94,6 +96,22 @@ void OneShotStrategy::weight_step(const Batch& batch,
   stats.train_count = batch.size();
 }
 
+void OneShotStrategy::make_alpha_adam() {
+  auto o = torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
+               .betas({core::option<double>(options_, "alpha_beta1"),
+                       core::option<double>(options_, "alpha_beta2")})
+               .weight_decay(core::option<double>(options_, "alpha_weight_decay"));
+  if (options_.contains("alpha_eps")) o.eps(core::option<double>(options_, "alpha_eps"));
+  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
+      std::vector<torch::Tensor>{alpha_}, o);
+}
+
+void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad) {
+  alpha_optimizer_->zero_grad();
+  alpha_.mutable_grad() = grad.defined() ? grad : torch::zeros_like(alpha_);
+  alpha_optimizer_->step();
+}
+
 torch::Tensor OneShotStrategy::objective_gradient() const {
   if (!ctx_->objective) return torch::zeros_like(alpha_);
   const auto term = ctx_->objective(torch::softmax(alpha_, 1));
@@ -106,6 +124,11 @@ void OneShotStrategy::save(torch::serialize::OutputArchive& archive) const {
   w_optimizer_->save(w);
   archive.write("w_optimizer", w);
   archive.write("lr", torch::tensor(lr_, torch::kFloat64));
+  if (alpha_optimizer_) {
+    torch::serialize::OutputArchive a;
+    alpha_optimizer_->save(a);
+    archive.write("alpha_optimizer", a);
+  }
   save_extra(archive);
 }
 
@@ -121,6 +144,11 @@ void OneShotStrategy::load(torch::serialize::InputArchive& archive) {
   w_optimizer_->load(w);
   archive.read("lr", lr);
   lr_ = lr.item<double>();
+  if (alpha_optimizer_) {
+    torch::serialize::InputArchive a;
+    archive.read("alpha_optimizer", a);
+    alpha_optimizer_->load(a);
+  }
   load_extra(archive);
 }
 

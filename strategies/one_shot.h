@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <nlohmann/json.hpp>
+#include <torch/optim/optimizer.h>
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
@@ -44,6 +45,11 @@ class OneShotStrategy : public SearchStrategy {
   /// train fields of `stats`.
   void weight_step(const Batch& batch, const search_space::PathSpec& path,
                    StepStats& stats);
+  /// Adam over alpha from the options alpha_lr, alpha_beta1, alpha_beta2,
+  /// alpha_weight_decay and (if present) alpha_eps.
+  void make_alpha_adam();
+  /// Sets alpha's gradient to `grad` and steps the alpha optimizer.
+  void apply_alpha_gradient(const torch::Tensor& grad);
   /// d(objective(softmax(alpha)))/dalpha, or zeros without an objective.
   torch::Tensor objective_gradient() const;
   /// The learning rate of the current epoch.
@@ -56,6 +62,8 @@ class OneShotStrategy : public SearchStrategy {
   SearchContext* ctx_ = nullptr;
   torch::Tensor alpha_;
   std::unique_ptr<torch::optim::SGD> w_optimizer_;
+  /// Null for strategies without architecture parameters to learn.
+  std::unique_ptr<torch::optim::Optimizer> alpha_optimizer_;
   std::vector<torch::Tensor> weights_;
 
  private:

@@ -29,13 +29,7 @@ Proxyless::Proxyless(nlohmann::json options)
 
 void Proxyless::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
-      std::vector<torch::Tensor>{alpha_},
-      torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
-          .betas({core::option<double>(options_, "alpha_beta1"),
-                  core::option<double>(options_, "alpha_beta2")})
-          .eps(core::option<double>(options_, "alpha_eps"))
-          .weight_decay(core::option<double>(options_, "alpha_weight_decay")));
+  make_alpha_adam();
 }
 
 int64_t Proxyless::warmup_epochs() const {
@@ -124,9 +118,7 @@ torch::Tensor Proxyless::alpha_step(
     }
   }
   if (ctx_->objective) grad = grad + objective_gradient();
-  alpha_optimizer_->zero_grad();
-  alpha_.mutable_grad() = grad;
-  alpha_optimizer_->step();
+  apply_alpha_gradient(grad);
   // Rescale the pair so the unsampled ops keep their probabilities.
   torch::NoGradGuard guard;
   for (int64_t d = 0; d < d_count; ++d) {
@@ -163,16 +155,10 @@ nlohmann::json Proxyless::state() const {
 }
 
 void Proxyless::save_extra(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive a;
-  alpha_optimizer_->save(a);
-  archive.write("alpha_optimizer", a);
   archive.write("steps", torch::tensor(steps_, torch::kInt64));
 }
 
 void Proxyless::load_extra(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive a;
-  archive.read("alpha_optimizer", a);
-  alpha_optimizer_->load(a);
   torch::Tensor steps;
   archive.read("steps", steps);
   steps_ = steps.item<int64_t>();

@@ -55,7 +55,6 @@ class Proxyless : public OneShotStrategy {
   int64_t warmup_epochs() const;
   int64_t categorical(const torch::Tensor& p);
 
-  std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
   int64_t epoch_ = 0;
   int64_t steps_ = 0;
 };

@@ -81,9 +81,6 @@ void RandomWs::finish() {
 
 nlohmann::json RandomWs::state() const { return {{"lr", lr()}}; }
 
-void RandomWs::save_extra(torch::serialize::OutputArchive&) const {}
-void RandomWs::load_extra(torch::serialize::InputArchive&) {}
-
 nlohmann::json FairNas::default_options() {
   auto o = RandomWs::default_options();
   o["same_batch"] = true;

@@ -30,8 +30,6 @@ class RandomWs : public OneShotStrategy {
   nlohmann::json state() const override;
 
  protected:
-  void save_extra(torch::serialize::OutputArchive& archive) const override;
-  void load_extra(torch::serialize::InputArchive& archive) override;
   /// Epoch-end estimate for the log: best of a few sampled architectures.
   void pick_current(int64_t samples);
   ScoreOptions score_options() const;

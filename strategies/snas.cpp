@@ -162,16 +162,4 @@ nlohmann::json Snas::state() const {
   return s;
 }
 
-void Snas::save_extra(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive a;
-  alpha_optimizer_->save(a);
-  archive.write("alpha_optimizer", a);
-}
-
-void Snas::load_extra(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive a;
-  archive.read("alpha_optimizer", a);
-  alpha_optimizer_->load(a);
-}
-
 }  // namespace nas::strategies

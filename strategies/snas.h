@@ -48,13 +48,9 @@ class Snas : public OneShotStrategy {
                                         const torch::Tensor& row_weights);
   const torch::Tensor& costs() const { return costs_; }
 
- protected:
-  void save_extra(torch::serialize::OutputArchive& archive) const override;
-  void load_extra(torch::serialize::InputArchive& archive) override;
 
  private:
   double tau_ = 1;
-  std::unique_ptr<torch::optim::Optimizer> alpha_optimizer_;
   void measure_costs(const torch::Tensor& x);
   torch::Tensor costs_, rows_, row_weights_;  // [M, K, 3], [M], [M]
 };
