@@ -43,7 +43,7 @@ StepStats RandomWs::step(const Batch& train, const Batch& /*val*/) {
   return stats;
 }
 
-void RandomWs::pick_current(int64_t samples) {
+void RandomWs::pick_current(int64_t samples) const {
   ScoreOptions o = score_options();
   o.batches = std::min<int64_t>(o.batches, 2);
   double best = -1;
@@ -60,13 +60,12 @@ void RandomWs::pick_current(int64_t samples) {
 
 search_space::Architecture RandomWs::best() const {
   if (!has_current_) {
-    auto* self = const_cast<RandomWs*>(this);
     const int64_t n = core::option<int64_t>(options_, "epoch_eval_archs");
     if (ctx_->val_loader != nullptr && n > 0) {
-      self->pick_current(n);
+      pick_current(n);
     } else {
-      self->current_ = ctx_->space->sample(*ctx_->rng);
-      self->has_current_ = true;
+      current_ = ctx_->space->sample(*ctx_->rng);
+      has_current_ = true;
     }
   }
   return current_;

@@ -31,11 +31,12 @@ class RandomWs : public OneShotStrategy {
 
  protected:
   /// Epoch-end estimate for the log: best of a few sampled architectures.
-  void pick_current(int64_t samples);
+  void pick_current(int64_t samples) const;
   ScoreOptions score_options() const;
 
-  search_space::Architecture current_;
-  bool has_current_ = false;
+  // The current answer, computed on demand by best() (hence mutable).
+  mutable search_space::Architecture current_;
+  mutable bool has_current_ = false;
 };
 
 /// FairNAS strict fairness: Chu, Zhang, Xu, "FairNAS: Rethinking Evaluation

@@ -7,6 +7,8 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "experiments/run_dir.h"
+#include "data/source.h"
+#include "estimators/scratch.h"
 #include "experiments/search.h"
 
 namespace nas::experiments {
@@ -165,3 +167,42 @@ TEST(Registries, EveryBuiltinIsCreatableFromDefaults) {
 
 }  // namespace
 }  // namespace nas::experiments
+
+namespace nas::estimators {
+namespace {
+
+TEST(ScratchEstimator, TrainsAndReportsAFailureAsAResult) {
+  core::set_verbosity(0);
+  const auto& r = experiments::builtin_registries();
+  auto space = r.spaces.create("nb201");
+  auto data_options = data::default_data_options();
+  data_options["dataset"] = "synthetic";
+  data_options["batch"] = 32;
+  data_options["synthetic"]["train_size"] = 128;
+  data_options["synthetic"]["size"] = 8;
+  const auto data = data::load_data(data_options);
+  auto estimator = r.estimators.create(
+      "scratch", {{"epochs", 1}, {"C", 4}, {"cells_per_stage", 1}});
+  EstimatorContext ctx;
+  ctx.space = space.get();
+  ctx.data = &data;
+  ctx.data_options = data_options;
+  ctx.seed = 1;
+  estimator->attach(ctx);
+  const auto good = estimator->evaluate(
+      space->parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|"
+                   "nor_conv_1x1~1|nor_conv_3x3~2|"),
+      {});
+  EXPECT_TRUE(good.ok) << good.message;
+  EXPECT_GE(good.accuracy, 0.0);
+  EXPECT_LE(good.accuracy, 1.0);
+  EXPECT_GT(good.seconds, 0.0);
+  // A DARTS genotype is not an NB201 architecture: a failed result, not a throw.
+  const auto bad = estimator->evaluate(
+      r.spaces.create("darts")->sample(*std::make_unique<core::Rng>(1)), {});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_FALSE(bad.message.empty());
+}
+
+}  // namespace
+}  // namespace nas::estimators
