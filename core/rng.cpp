@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <torch/cuda.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
 #include "core/error.h"
@@ -52,6 +53,18 @@ void Rng::set_state(const std::string& state) {
   std::istringstream in(state);
   in >> engine_;
   if (in.fail()) throw Error("corrupt random-number-generator state");
+}
+
+torch::Tensor torch_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_torch_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
 }
 
 void seed_everything(uint64_t seed) {

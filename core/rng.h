@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/types.h>
+
 namespace nas::core {
 
 /// The toolkit's own random stream (sampling architectures, shuffling,
@@ -35,6 +37,10 @@ class Rng {
 
 /// Mixes integers into one well-spread seed (splitmix64).
 uint64_t mix_seed(uint64_t a, uint64_t b);
+
+/// State of torch's default CPU generator (for checkpoints), and its restore.
+torch::Tensor torch_rng_state();
+void set_torch_rng_state(const torch::Tensor& state);
 
 /// Seeds every generator the toolkit uses: torch's CPU (and CUDA, when
 /// present) generators. Our own Rng streams are seeded from the same value.

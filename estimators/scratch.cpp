@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/rng.h"
@@ -60,17 +63,99 @@ EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
   return r;
 }
 
+namespace {
+
+bool file_exists(const std::string& path) {
+  return !path.empty() && std::ifstream(path).good();
+}
+
+void save_train_checkpoint(const std::string& path,
+                           search_space::NetworkImpl& net,
+                           torch::optim::SGD& optimizer, int64_t next_epoch,
+                           const TrainResult& r) {
+  torch::serialize::OutputArchive archive, net_archive, opt_archive;
+  net.save(net_archive);
+  optimizer.save(opt_archive);
+  archive.write("network", net_archive);
+  archive.write("optimizer", opt_archive);
+  archive.write("epoch", torch::tensor(next_epoch, torch::kInt64));
+  archive.write("torch_rng", core::torch_rng_state());
+  archive.write("metrics",
+                torch::tensor({r.train.loss, r.train.accuracy, r.test.loss,
+                               r.test.accuracy, static_cast<double>(r.test.count),
+                               r.seconds},
+                              torch::kFloat64));
+  const auto tmp = path + ".tmp";
+  archive.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw Error(fmt::format("cannot write {}", path));
+  }
+}
+
+int64_t load_train_checkpoint(const std::string& path,
+                              search_space::NetworkImpl& net,
+                              torch::optim::SGD& optimizer, TrainResult& r) {
+  torch::serialize::InputArchive archive, net_archive, opt_archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: not a readable checkpoint ({})", path,
+                            std::string(e.what_without_backtrace())));
+  }
+  archive.read("network", net_archive);
+  archive.read("optimizer", opt_archive);
+  net.load(net_archive);
+  optimizer.load(opt_archive);
+  torch::Tensor epoch, rng, metrics;
+  archive.read("epoch", epoch);
+  archive.read("torch_rng", rng);
+  archive.read("metrics", metrics);
+  core::set_torch_rng_state(rng);
+  const auto* m = metrics.data_ptr<double>();
+  r.train = {m[0], m[1], 0};
+  r.test = {m[2], m[3], static_cast<int64_t>(m[4])};
+  r.seconds = m[5];
+  return epoch.item<int64_t>();
+}
+
+}  // namespace
+
+int64_t checkpoint_epoch(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: not a readable checkpoint ({})", path,
+                            std::string(e.what_without_backtrace())));
+  }
+  torch::Tensor epoch;
+  archive.read("epoch", epoch);
+  return epoch.item<int64_t>();
+}
+
 TrainResult train_network(
     search_space::NetworkImpl& net, const data::Loader& train,
     const data::Loader& test, const TrainOptions& o,
     const std::function<void(const nlohmann::json&)>& on_epoch,
-    int64_t first_epoch) {
+    const TrainControl& control) {
   const auto start = std::chrono::steady_clock::now();
   auto params = net.parameters();
   torch::optim::SGD optimizer(params, torch::optim::SGDOptions(o.lr)
                                           .momentum(o.momentum)
                                           .weight_decay(o.weight_decay));
   TrainResult result;
+  int64_t first_epoch = 0;
+  double seconds_before = 0;
+  if (file_exists(control.checkpoint)) {
+    first_epoch = load_train_checkpoint(control.checkpoint, net, optimizer, result);
+    seconds_before = result.seconds;
+    core::info("resuming training at epoch {}/{}", first_epoch + 1, o.epochs);
+  }
+  auto elapsed = [&] {
+    return seconds_before + std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - start)
+                                .count();
+  };
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     const double t = static_cast<double>(epoch + 1);
@@ -85,6 +170,11 @@ TrainResult train_network(
     core::Progress progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs),
                             train.batches());
     for (int64_t i = 0; i < train.batches(); ++i) {
+      if (control.should_stop && control.should_stop()) {
+        result.interrupted = true;
+        result.message = fmt::format("interrupted in epoch {}", epoch + 1);
+        return result;
+      }
       const auto b = train.batch(epoch, i);
       optimizer.zero_grad();
       auto [logits, aux] = net.forward_aux(b.x);
@@ -133,10 +223,12 @@ TrainResult train_network(
                 {"test_acc", result.test.accuracy},
                 {"seconds", seconds}});
     }
+    result.seconds = elapsed();
+    if (!control.checkpoint.empty()) {
+      save_train_checkpoint(control.checkpoint, net, optimizer, epoch + 1, result);
+    }
   }
-  result.seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  result.seconds = elapsed();
   return result;
 }
 

@@ -41,8 +41,20 @@ struct EvalResult {
 EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
                     int64_t max_batches = 0);
 
+/// Checkpointing and stopping of a training run.
+struct TrainControl {
+  /// Where to save after every epoch (and to resume from when it exists);
+  /// empty: no checkpoint.
+  std::string checkpoint;
+  /// Polled before every step; true stops the run (the last epoch's
+  /// checkpoint resumes it exactly: the epoch restarts with the same random
+  /// state).
+  std::function<bool()> should_stop;
+};
+
 struct TrainResult {
   bool ok = true;
+  bool interrupted = false;
   std::string message;
   EvalResult train;  ///< running average over the last epoch
   EvalResult test;
@@ -51,12 +63,16 @@ struct TrainResult {
 
 /// Trains `net` on `train`, evaluates on `test` after every epoch, calls
 /// `on_epoch(log_line)` after each. A non-finite loss stops training with
-/// `ok == false` and a message naming the epoch and step.
+/// `ok == false` and a message naming the epoch and step. With a
+/// checkpoint in `control`, a run continues from it.
 TrainResult train_network(
     search_space::NetworkImpl& net, const data::Loader& train,
     const data::Loader& test, const TrainOptions& options,
     const std::function<void(const nlohmann::json&)>& on_epoch = {},
-    int64_t first_epoch = 0);
+    const TrainControl& control = {});
+
+/// The number of finished epochs in a training checkpoint.
+int64_t checkpoint_epoch(const std::string& path);
 
 /// The `scratch` estimator: builds the architecture's stand-alone network
 /// and trains it for `fidelity.epochs` (or `epochs`) on the run's data;

@@ -63,18 +63,6 @@ nlohmann::json group_weights(const std::vector<search_space::Decision>& decision
   return out;
 }
 
-torch::Tensor torch_rng_state() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void set_torch_rng_state(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
-}
-
 struct Position {
   int64_t epoch = 0;
   int64_t step = 0;
@@ -98,7 +86,7 @@ void save_checkpoint(const RunDir& dir, const search_space::SupernetImpl& net,
                               torch::kInt64));
   archive.write("seconds", torch::tensor(pos.seconds, torch::kFloat64));
   archive.write("sums", sums.to_tensor());
-  archive.write("torch_rng", torch_rng_state());
+  archive.write("torch_rng", core::torch_rng_state());
   archive.write("rng", c10::IValue(rng.state()));
   const auto tmp = dir.file("checkpoint.pt.tmp");
   archive.save_to(tmp);
@@ -136,7 +124,7 @@ void load_checkpoint(const RunDir& dir, search_space::SupernetImpl& net,
   dir.truncate_log(position[3].item<int64_t>());
   pos.seconds = seconds.item<double>();
   sums = EpochSums::from_tensor(sum_tensor);
-  set_torch_rng_state(torch_rng);
+  core::set_torch_rng_state(torch_rng);
   rng.set_state(rng_state.toStringRef());
 }
 

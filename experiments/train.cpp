@@ -17,7 +17,7 @@
 namespace nas::experiments {
 
 nlohmann::json run_train(const nlohmann::json& config_in,
-                         const Registries& registries) {
+                         const Registries& registries, bool resume) {
   nlohmann::json config = config_in;
   int threads = 0;
   const auto device = setup_runtime(config, &threads);
@@ -60,26 +60,46 @@ nlohmann::json run_train(const nlohmann::json& config_in,
   auto out = core::option<std::string>(config, "out");
   if (out.empty()) out = fmt::format("runs/train-{}-seed{}", space->name(), seed);
   const RunDir dir(out);
-  dir.create(false);
-  dir.truncate_log(0);
-  core::write_json_file(dir.file("config.json"), config);
+  dir.create(resume);
+  const bool resuming = resume && dir.has("checkpoint.pt");
+  if (resuming) {
+    dir.truncate_log(estimators::checkpoint_epoch(dir.file("checkpoint.pt")));
+  } else {
+    dir.truncate_log(0);
+    core::write_json_file(dir.file("config.json"), config);
+  }
   auto env = core::environment_info(device, threads);
   env["seed"] = seed;
   env["command_line"] = command_line();
-  core::write_json_file(dir.file("env.json"), env);
+  env["resumed"] = resuming;
+  core::write_json_file(dir.file(resuming ? "env.resume.json" : "env.json"), env);
   core::info("train: {} | {} weights ({} with auxiliary head) | {} train / {} "
              "test images | {} threads on {}",
              space->format(arch), params, params_total, split.train->size(),
              split.test->size(), threads, device.str());
 
+  estimators::TrainControl control;
+  control.checkpoint = dir.file("checkpoint.pt");
+  control.should_stop = [] { return interrupted(); };
   const auto r = estimators::train_network(
       *net, *split.train, *split.test, train_options,
       [&](const nlohmann::json& line) {
         auto l = line;
         l["peak_rss_mib"] = core::peak_rss_mib();
         core::append_json_line(dir.file("log.jsonl"), l);
-      });
-  if (!r.ok) throw Error(fmt::format("nas train: {}", r.message));
+      },
+      control);
+  if (r.interrupted) {
+    core::info("interrupted: continue with `nas train --resume {}` (the "
+               "unfinished epoch restarts)",
+               dir.path());
+    return {{"interrupted", true}, {"run_dir", dir.path()}};
+  }
+  if (!r.ok) {
+    throw Error(fmt::format("nas train: {}; the checkpoint of the last "
+                            "finished epoch is in {}",
+                            r.message, dir.path()));
+  }
   torch::serialize::OutputArchive weights;
   net->save(weights);
   weights.save_to(dir.file("weights.pt"));

@@ -35,20 +35,7 @@ int run_search_command(const std::vector<std::string>& args) {
   bool resume = false;
   std::vector<nlohmann::json> layers;
   if (vm.count("resume") != 0) {
-    const auto dir = vm["resume"].as<std::string>();
-    const auto path = dir + "/config.json";
-    if (!experiments::RunDir(dir).has("config.json")) {
-      throw ConfigError(fmt::format("--resume {}: no {} (not a run directory)",
-                                    dir, path));
-    }
-    auto saved = core::read_json_file(path);
-    saved["out"] = dir;
-    layers.push_back(saved);
-    // Only how to compute may change on resume, not what is computed.
-    nlohmann::json runtime = nlohmann::json::object();
-    if (vm.count("threads") != 0) runtime["threads"] = vm["threads"].as<int>();
-    if (vm.count("device") != 0) runtime["device"] = vm["device"].as<std::string>();
-    layers.push_back(runtime);
+    layers = resume_layers(vm);
     resume = true;
   } else {
     layers = config_layers(vm, "search",

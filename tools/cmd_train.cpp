@@ -25,7 +25,8 @@ int run_train_command(const std::vector<std::string>& args) {
       ("batch", po::value<int64_t>(), "batch size")
       ("C", po::value<int64_t>(), "initial channels")
       ("layers", po::value<int64_t>(), "cells (DARTS space)")
-      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)");
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)")
+      ("resume", po::value<std::string>(), "continue the training run in DIR from its checkpoint");
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
@@ -47,6 +48,18 @@ int run_train_command(const std::vector<std::string>& args) {
                                {"threads", "threads"},
                                {"device", "device"},
                                {"out", "out"}});
+  if (vm.count("resume") != 0) {
+    const auto config = experiments::resolve_config(
+        experiments::train_defaults(), resume_layers(vm),
+        experiments::builtin_registries());
+    experiments::install_interrupt_handlers();
+    const auto result =
+        experiments::run_train(config, experiments::builtin_registries(), true);
+    if (result.value("interrupted", false)) return 130;
+    std::cout << fmt::format("test accuracy {:.2f}%\n",
+                             100 * result["test_acc"].get<double>());
+    return 0;
+  }
   const auto arch = read_arch_argument(vm);
   nlohmann::json from_arch = nlohmann::json::object();
   if (!arch.empty()) from_arch["arch"] = arch;
@@ -67,7 +80,9 @@ int run_train_command(const std::vector<std::string>& args) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }
+  experiments::install_interrupt_handlers();
   const auto result = experiments::run_train(config, experiments::builtin_registries());
+  if (result.value("interrupted", false)) return 130;
   std::cout << fmt::format("test accuracy {:.2f}%\n",
                            100 * result["test_acc"].get<double>());
   return 0;

@@ -44,6 +44,11 @@ std::vector<nlohmann::json> config_layers(
     const po::variables_map& vm, const std::string& kind,
     const std::vector<std::pair<std::string, std::string>>& flag_paths);
 
+/// The config layers of `--resume DIR`: DIR/config.json with `out` = DIR,
+/// then --threads/--device if given (only how to compute may change, not
+/// what is computed). ConfigError when DIR holds no run.
+std::vector<nlohmann::json> resume_layers(const po::variables_map& vm);
+
 /// Reads a text argument that may be given inline or as a file.
 std::string read_arch_argument(const po::variables_map& vm);
 

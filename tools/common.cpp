@@ -6,6 +6,7 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "experiments/config.h"
+#include "experiments/run_dir.h"
 #include "tools/commands.h"
 
 namespace nas::tools {
@@ -85,6 +86,20 @@ std::vector<nlohmann::json> config_layers(
     layers.push_back(sets);
   }
   return layers;
+}
+
+std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
+  const auto dir = vm["resume"].as<std::string>();
+  if (!experiments::RunDir(dir).has("config.json")) {
+    throw ConfigError(fmt::format(
+        "--resume {}: no {}/config.json (not a run directory)", dir, dir));
+  }
+  auto saved = core::read_json_file(dir + "/config.json");
+  saved["out"] = dir;
+  nlohmann::json runtime = nlohmann::json::object();
+  if (vm.count("threads") != 0) runtime["threads"] = vm["threads"].as<int>();
+  if (vm.count("device") != 0) runtime["device"] = vm["device"].as<std::string>();
+  return {saved, runtime};
 }
 
 std::string read_arch_argument(const po::variables_map& vm) {

@@ -10,6 +10,7 @@
 #include "data/source.h"
 #include "estimators/scratch.h"
 #include "experiments/search.h"
+#include "experiments/train.h"
 
 namespace nas::experiments {
 namespace {
@@ -206,3 +207,44 @@ TEST(ScratchEstimator, TrainsAndReportsAFailureAsAResult) {
 
 }  // namespace
 }  // namespace nas::estimators
+
+namespace nas::experiments {
+namespace {
+
+nlohmann::json tiny_train_config(const std::string& out) {
+  nlohmann::json layer = {
+      {"seed", 3},
+      {"threads", 1},
+      {"out", out},
+      {"arch", "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|"
+               "none~1|nor_conv_3x3~2|"},
+      {"space", {{"name", "nb201"}}},
+      {"network", {{"C", 4}, {"cells_per_stage", 1}}},
+      {"train", {{"epochs", 3}}},
+      {"data",
+       {{"dataset", "synthetic"},
+        {"batch", 32},
+        {"synthetic", {{"train_size", 128}, {"size", 8}}}}},
+  };
+  return resolve_config(train_defaults(), {layer}, builtin_registries());
+}
+
+TEST(Train, InterruptedTrainingResumesToTheSameResult) {
+  core::set_verbosity(0);
+  TempDir whole, split;
+  const auto r1 = run_train(tiny_train_config(whole.str()), builtin_registries());
+  request_interrupt_after(6);  // epoch 2 of 3 (4 steps per epoch)
+  const auto partial = run_train(tiny_train_config(split.str()), builtin_registries());
+  EXPECT_TRUE(partial.value("interrupted", false));
+  request_interrupt(false);
+  const auto r2 = run_train(tiny_train_config(split.str()), builtin_registries(), true);
+  EXPECT_EQ(log_of(whole.str()), log_of(split.str()));
+  EXPECT_EQ(r1["test_acc"], r2["test_acc"]);
+  EXPECT_EQ(r1["test_loss"], r2["test_loss"]);
+  for (const char* f : {"weights.pt", "result.json", "checkpoint.pt"}) {
+    EXPECT_TRUE(fs::exists(split.str() + "/" + f)) << f;
+  }
+}
+
+}  // namespace
+}  // namespace nas::experiments
