@@ -87,7 +87,22 @@ NetworkOptions DartsSpace::eval_defaults() const {
   return o;
 }
 
+namespace {
+void check_darts_sizes(const NetworkOptions& o) {
+  if (o.C < 2 || o.C % 2 != 0 || o.layers < 1 || o.in_channels < 1 ||
+      o.input_size < 2 || o.num_classes < 2) {
+    throw ConfigError(fmt::format(
+        "darts network: expected an even C >= 2 (FactorizedReduce halves "
+        "it), layers >= 1, input channels >= 1, input size >= 2 and at least "
+        "2 classes; found C {}, layers {}, input {}x{}x{}, {} classes",
+        o.C, o.layers, o.in_channels, o.input_size, o.input_size,
+        o.num_classes));
+  }
+}
+}  // namespace
+
 Supernet DartsSpace::build_supernet(const NetworkOptions& options) const {
+  check_darts_sizes(options);
   return std::make_shared<DartsSupernetImpl>(options, steps_, multiplier_,
                                              stem_multiplier_);
 }
@@ -255,6 +270,7 @@ PathSpec DartsSpace::path_of(const Architecture& arch) const {
 
 Network DartsSpace::build_network(const Architecture& arch,
                                   const NetworkOptions& options) const {
+  check_darts_sizes(options);
   return std::make_shared<DartsNetworkImpl>(arch, options, stem_multiplier_);
 }
 

@@ -246,7 +246,22 @@ NetworkOptions Nb201Space::eval_defaults() const {
   return o;
 }
 
+namespace {
+void check_nb201_sizes(const NetworkOptions& o) {
+  if (o.C < 1 || o.cells_per_stage < 1 || o.in_channels < 1 ||
+      o.input_size < 4 || o.num_classes < 2) {
+    throw ConfigError(fmt::format(
+        "nb201 network: expected C >= 1, cells per stage >= 1, input channels "
+        ">= 1, input size >= 4 and at least 2 classes; found C {}, cells per "
+        "stage {}, input {}x{}x{}, {} classes",
+        o.C, o.cells_per_stage, o.in_channels, o.input_size, o.input_size,
+        o.num_classes));
+  }
+}
+}  // namespace
+
 Supernet Nb201Space::build_supernet(const NetworkOptions& options) const {
+  check_nb201_sizes(options);
   return std::make_shared<Nb201SupernetImpl>(options);
 }
 
@@ -311,6 +326,7 @@ PathSpec Nb201Space::path_of(const Architecture& arch) const {
 
 Network Nb201Space::build_network(const Architecture& arch,
                                   const NetworkOptions& options) const {
+  check_nb201_sizes(options);
   return std::make_shared<Nb201NetworkImpl>(from_op_indices(op_indices(arch)),
                                             options);
 }

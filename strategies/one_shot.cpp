@@ -82,7 +82,7 @@ void OneShotStrategy::weight_step(const Batch& batch,
                                   const search_space::PathSpec& path,
                                   StepStats& stats) {
   ctx_->supernet->train();
-  w_optimizer_->zero_grad();
+  clear_weight_grads();
   auto [loss, correct] =
       loss_and_correct(ctx_->supernet->forward(batch.x, path), batch.y);
   loss.backward();
@@ -94,6 +94,10 @@ void OneShotStrategy::weight_step(const Batch& batch,
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;
   stats.train_count = batch.size();
+}
+
+void OneShotStrategy::clear_weight_grads() {
+  for (auto& w : weights_) w.mutable_grad() = torch::Tensor();
 }
 
 void OneShotStrategy::make_alpha_adam() {

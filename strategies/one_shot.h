@@ -50,6 +50,12 @@ class OneShotStrategy : public SearchStrategy {
   void make_alpha_adam();
   /// Sets alpha's gradient to `grad` and steps the alpha optimizer.
   void apply_alpha_gradient(const torch::Tensor& grad);
+  /// Clears the weights' gradients to undefined (not zero): ops that do
+  /// not run in a step then get no update at all — no weight decay, no
+  /// momentum — as ProxylessNAS does ("avoid over-regularization") and as
+  /// newer LibTorch's zero_grad does. It also makes a resumed run exact: a
+  /// zeroed gradient is state a checkpoint would not carry.
+  void clear_weight_grads();
   /// d(objective(softmax(alpha)))/dalpha, or zeros without an objective.
   torch::Tensor objective_gradient() const;
   /// The learning rate of the current epoch.

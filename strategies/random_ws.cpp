@@ -102,7 +102,7 @@ StepStats FairNas::step(const Batch& train, const Batch& /*val*/) {
   StepStats stats;
   auto& net = *ctx_->supernet;
   net.train();
-  w_optimizer_->zero_grad();
+  clear_weight_grads();
   const auto paths = fair_paths();
   const bool same_batch = core::option<bool>(options_, "same_batch");
   double loss_sum = 0, correct = 0;

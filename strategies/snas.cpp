@@ -132,7 +132,7 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   auto& net = *ctx_->supernet;
   net.train();
   const auto z = gumbel_softmax(alpha_, tau_);
-  w_optimizer_->zero_grad();
+  clear_weight_grads();
   alpha_optimizer_->zero_grad();
   auto [loss, correct] =
       loss_and_correct(net.forward(train.x, search_space::PathSpec::weighted_all(z)),

@@ -32,6 +32,8 @@ expect 2 "unknown search preset 'fast'" -- "$nas" search --preset fast
 expect 1 "no such file" -- "$nas" search --dataset mnist --data-dir "$tmp/none" --out "$tmp/r0"
 expect 2 "unknown op 'sep_conv_9x9'" -- "$nas" show --arch "Genotype(normal=[('sep_conv_9x9', 0), ('skip_connect', 1)], normal_concat=[2], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1)], reduce_concat=[2])"
 expect 2 "CUDA" -- "$nas" search --device cuda --out "$tmp/r1"
+expect 2 "expected an even C" -- "$nas" show --supernet --C 3 --json
+expect 2 "cells per stage >= 1" -- "$nas" show --space nb201 --supernet --cells-per-stage 0 --json
 
 v2="Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
 expect 0 '"params": 3349342' -- "$nas" show --space darts --arch "$v2" --json

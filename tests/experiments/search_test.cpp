@@ -248,3 +248,55 @@ TEST(Train, InterruptedTrainingResumesToTheSameResult) {
 
 }  // namespace
 }  // namespace nas::experiments
+
+namespace nas::experiments {
+namespace {
+
+// The shared contract of every registered strategy on both spaces: the same
+// seed gives the same run, and an interrupted run resumes to exactly the
+// uninterrupted one.
+class Conformance : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(Conformance, SameSeedSameRunAndExactResume) {
+  core::set_verbosity(0);
+  const auto& [space, strategy] = GetParam();
+  auto config = [&](const std::string& out) {
+    auto c = tiny_config(out, 4);
+    c["space"] = {{"name", space}, {"options", nlohmann::json::object()}};
+    c["strategy"] = {{"name", strategy}, {"options", nlohmann::json::object()}};
+    c["network"]["cells_per_stage"] = 1;
+    if (strategy == "fairnas" || strategy == "random_ws") {
+      c["strategy"]["options"] = {{"eval_archs", 3}, {"epoch_eval_archs", 2}};
+    }
+    return resolve_config(search_defaults(), {c}, builtin_registries());
+  };
+  TempDir a, b, c;
+  const auto ra = run_search(config(a.str()), false, builtin_registries());
+  const auto rb = run_search(config(b.str()), false, builtin_registries());
+  EXPECT_EQ(log_of(a.str()), log_of(b.str()));
+  EXPECT_EQ(ra.result["arch"], rb.result["arch"]);
+  request_interrupt_after(6);  // mid-epoch 2 (4 steps per epoch)
+  EXPECT_TRUE(run_search(config(c.str()), false, builtin_registries()).interrupted);
+  request_interrupt(false);
+  const auto rc = run_search(config(c.str()), true, builtin_registries());
+  EXPECT_EQ(log_of(a.str()), log_of(c.str()));
+  EXPECT_EQ(ra.result["arch"], rc.result["arch"]);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllStrategies, Conformance,
+    ::testing::Combine(::testing::Values("darts", "nb201"),
+                       ::testing::Values("darts", "snas", "gdas", "proxyless",
+                                         "fairnas", "random_ws")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
+TEST(Conformance, CoversEveryRegisteredStrategy) {
+  EXPECT_EQ(builtin_registries().strategies.names(),
+            (std::vector<std::string>{"darts", "fairnas", "gdas", "proxyless",
+                                      "random_ws", "snas"}));
+}
+
+}  // namespace
+}  // namespace nas::experiments
