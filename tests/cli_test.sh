@@ -87,6 +87,7 @@ for space in darts nb201; do
       fail "show $space/$strategy '$arch': $(cat "$dir.err")"
   done
 done
+expect 0 '"space": "nb201"' -- "$nas" show --from-run "$tmp/nb201-gdas" --json
 expect 0 '"params": 1692826' -- "$nas" show --space nb201 --supernet --json
 expect 0 '"params": 1531546' -- "$nas" show --space nb201 --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|" --json
 

@@ -35,7 +35,13 @@ int run_show_command(const std::vector<std::string>& args) {
     return 0;
   }
   const auto& registries = experiments::builtin_registries();
-  const auto space = registries.spaces.create(vm["space"].as<std::string>());
+  auto space_name = vm["space"].as<std::string>();
+  if (vm.count("from-run") != 0 && vm["space"].defaulted()) {
+    // The run's own space, unless --space is given.
+    const auto run = core::read_json_file(vm["from-run"].as<std::string>() + "/config.json");
+    space_name = run.at("space").at("name").get<std::string>();
+  }
+  const auto space = registries.spaces.create(space_name);
   const bool supernet = vm["supernet"].as<bool>();
   auto o = supernet ? space->search_defaults() : space->eval_defaults();
   o.auxiliary = vm["auxiliary"].as<bool>();
