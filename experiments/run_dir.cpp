@@ -33,6 +33,20 @@ void RunDir::create(bool resume) const {
   }
 }
 
+void RunDir::start(const nlohmann::json& config, bool resuming,
+                   const torch::Device& device, int threads,
+                   uint64_t seed) const {
+  if (!resuming) {
+    truncate_log(0);
+    core::write_json_file(file("config.json"), config);
+  }
+  auto env = core::environment_info(device, threads);
+  env["seed"] = seed;
+  env["command_line"] = command_line();
+  env["resumed"] = resuming;
+  core::write_json_file(file(resuming ? "env.resume.json" : "env.json"), env);
+}
+
 int64_t RunDir::log_lines() const {
   std::ifstream in(file("log.jsonl"));
   int64_t n = 0;

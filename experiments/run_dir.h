@@ -20,6 +20,12 @@ class RunDir {
   /// ConfigError (nothing is overwritten) unless `resume`.
   void create(bool resume) const;
 
+  /// Records the start of a run: config.json and an empty log.jsonl for a
+  /// new run, and env.json (env.resume.json when resuming) with the
+  /// environment, the seed and the command line.
+  void start(const nlohmann::json& config, bool resuming,
+             const torch::Device& device, int threads, uint64_t seed) const;
+
   /// Keeps the first `lines` lines of log.jsonl (after a resume).
   void truncate_log(int64_t lines) const;
   int64_t log_lines() const;

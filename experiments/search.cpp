@@ -191,15 +191,8 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
     load_checkpoint(dir, *supernet, *strategy, rng, pos, sums);
     core::info("resuming {} at epoch {}, step {}", dir.path(), pos.epoch + 1,
                pos.step + 1);
-  } else {
-    dir.truncate_log(0);
-    core::write_json_file(dir.file("config.json"), config);
   }
-  auto env = core::environment_info(device, threads);
-  env["seed"] = seed;
-  env["command_line"] = command_line();
-  env["resumed"] = resuming;
-  core::write_json_file(dir.file(resuming ? "env.resume.json" : "env.json"), env);
+  dir.start(config, resuming, device, threads, seed);
 
   const int64_t supernet_params = hardware::count_parameters(*supernet);
   core::info("search: space {} strategy {} | supernet {} weights, {} "

@@ -64,15 +64,8 @@ nlohmann::json run_train(const nlohmann::json& config_in,
   const bool resuming = resume && dir.has("checkpoint.pt");
   if (resuming) {
     dir.truncate_log(estimators::checkpoint_epoch(dir.file("checkpoint.pt")));
-  } else {
-    dir.truncate_log(0);
-    core::write_json_file(dir.file("config.json"), config);
   }
-  auto env = core::environment_info(device, threads);
-  env["seed"] = seed;
-  env["command_line"] = command_line();
-  env["resumed"] = resuming;
-  core::write_json_file(dir.file(resuming ? "env.resume.json" : "env.json"), env);
+  dir.start(config, resuming, device, threads, seed);
   core::info("train: {} | {} weights ({} with auxiliary head) | {} train / {} "
              "test images | {} threads on {}",
              space->format(arch), params, params_total, split.train->size(),

@@ -15,16 +15,10 @@ int run_search_command(const std::vector<std::string>& args) {
   desc.add_options()
       ("space", po::value<std::string>(), "search space (`nas list spaces`)")
       ("strategy", po::value<std::string>(), "search strategy (`nas list strategies`)")
-      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
-      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
-      ("train-subset", po::value<int64_t>(), "use the first N images of the weight split (0: all)")
       ("val-subset", po::value<int64_t>(), "use the first N images of the architecture split (0: all)")
       ("epochs", po::value<int64_t>(), "search epochs")
-      ("batch", po::value<int64_t>(), "batch size")
-      ("C", po::value<int64_t>(), "initial channels of the supernet")
-      ("layers", po::value<int64_t>(), "cells of the supernet (DARTS space)")
-      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)")
       ("resume", po::value<std::string>(), "continue the run in DIR from its checkpoint");
+  add_data_and_size_options(desc);
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
@@ -38,22 +32,12 @@ int run_search_command(const std::vector<std::string>& args) {
     layers = resume_layers(vm);
     resume = true;
   } else {
-    layers = config_layers(vm, "search",
-                           {{"space", "space.name"},
-                            {"strategy", "strategy.name"},
-                            {"dataset", "data.dataset"},
-                            {"data-dir", "data.dir"},
-                            {"train-subset", "data.train_subset"},
-                            {"val-subset", "data.val_subset"},
-                            {"epochs", "epochs"},
-                            {"batch", "data.batch"},
-                            {"C", "network.C"},
-                            {"layers", "network.layers"},
-                            {"cells-per-stage", "network.cells_per_stage"},
-                            {"seed", "seed"},
-                            {"threads", "threads"},
-                            {"device", "device"},
-                            {"out", "out"}});
+    auto paths = shared_flag_paths();
+    paths.insert(paths.end(), {{"space", "space.name"},
+                               {"strategy", "strategy.name"},
+                               {"val-subset", "data.val_subset"},
+                               {"epochs", "epochs"}});
+    layers = config_layers(vm, "search", paths);
   }
   const auto config = experiments::resolve_config(experiments::search_defaults(),
                                                   layers, registries);

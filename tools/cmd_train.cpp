@@ -17,37 +17,21 @@ int run_train_command(const std::vector<std::string>& args) {
       ("arch-file", po::value<std::string>(), "file holding the architecture text")
       ("from-run", po::value<std::string>(), "train the result of the search run in DIR")
       ("space", po::value<std::string>(), "space of the architecture (default darts)")
-      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
-      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
-      ("train-subset", po::value<int64_t>(), "use the first N training images (0: all)")
       ("test-subset", po::value<int64_t>(), "use the first N test images (0: all)")
       ("epochs", po::value<int64_t>(), "training epochs")
-      ("batch", po::value<int64_t>(), "batch size")
-      ("C", po::value<int64_t>(), "initial channels")
-      ("layers", po::value<int64_t>(), "cells (DARTS space)")
-      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)")
       ("resume", po::value<std::string>(), "continue the training run in DIR from its checkpoint");
+  add_data_and_size_options(desc);
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
     print_help("nas train (--arch TEXT | --arch-file FILE | --from-run DIR) [options]", desc);
     return 0;
   }
-  auto layers = config_layers(vm, "train",
-                              {{"space", "space.name"},
-                               {"dataset", "data.dataset"},
-                               {"data-dir", "data.dir"},
-                               {"train-subset", "data.train_subset"},
-                               {"test-subset", "data.test_subset"},
-                               {"epochs", "train.epochs"},
-                               {"batch", "data.batch"},
-                               {"C", "network.C"},
-                               {"layers", "network.layers"},
-                               {"cells-per-stage", "network.cells_per_stage"},
-                               {"seed", "seed"},
-                               {"threads", "threads"},
-                               {"device", "device"},
-                               {"out", "out"}});
+  auto paths = shared_flag_paths();
+  paths.insert(paths.end(), {{"space", "space.name"},
+                             {"test-subset", "data.test_subset"},
+                             {"epochs", "train.epochs"}});
+  auto layers = config_layers(vm, "train", paths);
   if (vm.count("resume") != 0) {
     const auto config = experiments::resolve_config(
         experiments::train_defaults(), resume_layers(vm),

@@ -37,6 +37,12 @@ void print_help(const std::string& usage, const po::options_description& desc);
 /// --device, --out, --set, --print-config, --quiet).
 void add_common_run_options(po::options_description& desc);
 
+/// Flags `search` and `train` share: --dataset, --data-dir,
+/// --train-subset, --batch, --C, --layers, --cells-per-stage; and the
+/// config path of each of them and of the common run options.
+void add_data_and_size_options(po::options_description& desc);
+std::vector<std::pair<std::string, std::string>> shared_flag_paths();
+
 /// The layers of a run config from the command line: the preset, the
 /// config file, then one object of the flags given (flag -> config path in
 /// `flag_paths`), then each --set PATH=VALUE.

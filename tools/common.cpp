@@ -40,6 +40,26 @@ void add_common_run_options(po::options_description& desc) {
       ("help,h", "this help");
 }
 
+void add_data_and_size_options(po::options_description& desc) {
+  desc.add_options()
+      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
+      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
+      ("train-subset", po::value<int64_t>(), "use the first N training images (0: all)")
+      ("batch", po::value<int64_t>(), "batch size")
+      ("C", po::value<int64_t>(), "initial channels")
+      ("layers", po::value<int64_t>(), "cells (DARTS space)")
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)");
+}
+
+std::vector<std::pair<std::string, std::string>> shared_flag_paths() {
+  return {{"dataset", "data.dataset"},       {"data-dir", "data.dir"},
+          {"train-subset", "data.train_subset"}, {"batch", "data.batch"},
+          {"C", "network.C"},                 {"layers", "network.layers"},
+          {"cells-per-stage", "network.cells_per_stage"},
+          {"seed", "seed"},                   {"threads", "threads"},
+          {"device", "device"},               {"out", "out"}};
+}
+
 std::vector<nlohmann::json> config_layers(
     const po::variables_map& vm, const std::string& kind,
     const std::vector<std::pair<std::string, std::string>>& flag_paths) {

@@ -108,6 +108,16 @@ search_space::NetworkOptions tiny_nb201() {
   return o;
 }
 
+search_space::NetworkOptions tiny_darts() {
+  search_space::NetworkOptions o;
+  o.C = 2;
+  o.layers = 3;
+  o.in_channels = 1;
+  o.input_size = 8;
+  o.affine = false;
+  return o;
+}
+
 data::DataPair synthetic() {
   data::SyntheticOptions o;
   o.train_size = 64;
@@ -159,15 +169,7 @@ TEST(RandomWs, OneOpPerEdgePerForward) {
   Harness h("random_ws", nlohmann::json::object(),
             std::make_unique<search_space::DartsSpace>(
                 search_space::DartsSpace::default_options()),
-            [] {
-              search_space::NetworkOptions o;
-              o.C = 2;
-              o.layers = 3;
-              o.in_channels = 1;
-              o.input_size = 8;
-              o.affine = false;
-              return o;
-            }(),
+            tiny_darts(),
             synthetic(), 1, 16);
   h.strategy->new_epoch(0);
   for (int i = 0; i < 3; ++i) {
@@ -241,15 +243,7 @@ TEST(Snas, DerivesEdgeAllGenotypes) {
   Harness h("snas", nlohmann::json::object(),
             std::make_unique<search_space::DartsSpace>(
                 search_space::DartsSpace::default_options()),
-            [] {
-              search_space::NetworkOptions o;
-              o.C = 2;
-              o.layers = 3;
-              o.in_channels = 1;
-              o.input_size = 8;
-              o.affine = false;
-              return o;
-            }(),
+            tiny_darts(),
             synthetic(), 1, 16);
   const auto arch = h.strategy->best();
   EXPECT_EQ(arch.cells[0].nodes[3].size(), 5u);  // node 3 keeps all 5 edges
