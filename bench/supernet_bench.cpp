@@ -39,7 +39,7 @@ void BM_SupernetForwardBackward(benchmark::State& state) {
   const auto alpha = torch::softmax(torch::randn({28, 8}), 1);
   for (auto _ : state) {
     const auto path = weighted ? PathSpec::weighted_all(alpha)
-                               : space.path_of(space.sample(rng));
+                               : space.path_of(space.sample(rng, false));
     net->zero_grad();
     torch::nn::functional::cross_entropy(net->forward(x, path), y).backward();
   }

@@ -97,13 +97,31 @@ int64_t checked_subset(const nlohmann::json& o, const char* key) {
 }  // namespace
 
 SearchSplit make_search_split(const DataPair& data, const nlohmann::json& o,
-                              uint64_t seed, torch::Device device) {
+                              uint64_t seed, torch::Device device, bool whole_train) {
   const double portion = core::option<double>(o, "train_portion");
   if (!(portion > 0.0 && portion < 1.0)) {
     throw ConfigError(fmt::format(
         "train_portion: expected a number in (0, 1), found {}", portion));
   }
   auto train_set = std::make_shared<const Dataset>(data.train);
+  const auto batch_size = core::option<int64_t>(o, "batch");
+  if (whole_train) {
+    auto test_set = std::make_shared<const Dataset>(data.test);
+    int64_t n_train = train_set->size(), n_val = test_set->size();
+    if (auto s = checked_subset(o, "train_subset"); s > 0) n_train = std::min(n_train, s);
+    if (auto s = checked_subset(o, "val_subset"); s > 0) n_val = std::min(n_val, s);
+    SearchSplit out;
+    out.train = std::make_unique<Loader>(
+        train_set, torch::arange(0, n_train, torch::kInt64), batch_size, true,
+        train_augment(data, o), data.mean, data.std, core::mix_seed(seed, 1), device);
+    out.val = std::make_unique<Loader>(
+        test_set, torch::arange(0, n_val, torch::kInt64), batch_size, true, Augment{},
+        data.mean, data.std, core::mix_seed(seed, 2), device);
+    out.num_classes = train_set->num_classes;
+    out.channels = train_set->channels();
+    out.input_size = train_set->height();
+    return out;
+  }
   const int64_t n = train_set->size();
   const int64_t split = static_cast<int64_t>(portion * n);
   int64_t n_train = split, n_val = n - split;

@@ -25,7 +25,10 @@ DataPair load_data(const nlohmann::json& options);
 
 /// Loaders for a search: the DARTS split of the training set (the first
 /// `train_portion` trains the weights, the rest the architecture), cut to
-/// `train_subset` / `val_subset` examples when those are > 0.
+/// `train_subset` / `val_subset` examples when those are > 0. With
+/// `whole_train` (single-level strategies that train on every training
+/// image, as SNAS): `train` is the whole training set and `val` the test
+/// set without augmentation (monitoring only), cut the same way.
 struct SearchSplit {
   std::unique_ptr<Loader> train;
   std::unique_ptr<Loader> val;
@@ -35,7 +38,7 @@ struct SearchSplit {
 };
 SearchSplit make_search_split(const DataPair& data,
                               const nlohmann::json& options, uint64_t seed,
-                              torch::Device device);
+                              torch::Device device, bool whole_train = false);
 
 /// Loaders for training from scratch: all (or `train_subset`) training
 /// images, augmented; the test set, in order, without augmentation.

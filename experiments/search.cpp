@@ -159,7 +159,8 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
                                                config["strategy"]["options"]);
   core::info("loading {} data", config["data"]["dataset"].get<std::string>());
   const auto data = data::load_data(config["data"]);
-  const auto split = data::make_search_split(data, config["data"], seed, device);
+  const auto split = data::make_search_split(data, config["data"], seed, device,
+                                             strategy->uses_whole_training_set());
   auto net_options = space->search_defaults();
   net_options.C = core::option<int64_t>(config["network"], "C");
   net_options.layers = core::option<int64_t>(config["network"], "layers");
@@ -178,6 +179,7 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
   ctx.supernet = supernet;
   ctx.device = device;
   ctx.rng = &rng;
+  ctx.seed = seed;
   ctx.epochs = epochs;
   ctx.steps_per_epoch = split.train->batches();
   ctx.train_loader = split.train.get();
@@ -251,6 +253,7 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
                                                                sums.val_count))
                           : ""));
     }
+    const auto monitor = strategy->end_epoch(pos.epoch);
     const auto arch = strategy->best();
     const auto state = strategy->state();
     nlohmann::json line = {
@@ -261,6 +264,7 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
         {"val_acc", EpochSums::maybe(sums.val_correct, sums.val_count)},
         {"arch", space->format(arch)},
     };
+    line.update(monitor);
     for (auto it = state.begin(); it != state.end(); ++it) {
       line[it.key()] = it.key() == "arch_weights"
                            ? group_weights(decisions, *it)
@@ -272,12 +276,15 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
     line["peak_rss_mib"] = core::peak_rss_mib();
     core::append_json_line(dir.file("log.jsonl"), line);
     progress.finish(fmt::format(
-        "train loss {:.3f} acc {:.2f}%{} | {}", line["train_loss"].get<double>(),
+        "train loss {:.3f} acc {:.2f}%{}{} | {}", line["train_loss"].get<double>(),
         100 * line["train_acc"].get<double>(),
         sums.val_count > 0
             ? fmt::format(" | val loss {:.3f} acc {:.2f}%",
                           line["val_loss"].get<double>(),
                           100 * line["val_acc"].get<double>())
+            : "",
+        line.contains("eval_acc")
+            ? fmt::format(" | eval acc {:.2f}%", 100 * line["eval_acc"].get<double>())
             : "",
         line["arch"].get<std::string>()));
     pos.step = 0;
@@ -307,6 +314,9 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
       log_text.substr(last_newline == std::string::npos ? 0 : last_newline + 1));
   for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"}) {
     result["final"][key] = last[key];
+  }
+  for (const char* key : {"eval_loss", "eval_acc"}) {
+    if (last.contains(key)) result["final"][key] = last[key];
   }
   core::write_json_file(dir.file("result.json"), result);
   core::info("result: {} (search {:.1f}s) -> {}", result["arch"].get<std::string>(),

@@ -171,11 +171,13 @@ Architecture DartsSpace::derive(const torch::Tensor& weights,
   return arch;
 }
 
-Architecture DartsSpace::sample(core::Rng& rng) const {
+Architecture DartsSpace::sample(core::Rng& rng, bool include_none) const {
   const auto& order = darts_ops().order;
   const int64_t none = index_of(order, "none");
+  const int64_t n = static_cast<int64_t>(order.size());
   auto random_op = [&]() {
-    int64_t k = rng.uniform_int(static_cast<int64_t>(order.size()) - 1);
+    if (include_none) return order[rng.uniform_int(n)];
+    int64_t k = rng.uniform_int(n - 1);
     if (k >= none) ++k;  // uniform over the non-`none` ops
     return order[k];
   };

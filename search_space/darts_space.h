@@ -30,7 +30,7 @@ class DartsSpace : public SearchSpace {
   Architecture derive(const torch::Tensor& weights) const override;
   Architecture derive(const torch::Tensor& weights,
                       const std::string& mode) const override;
-  Architecture sample(core::Rng& rng) const override;
+  Architecture sample(core::Rng& rng, bool include_none) const override;
   Architecture mutate(const Architecture& arch, core::Rng& rng) const override;
   PathSpec path_of(const Architecture& arch) const override;
   Network build_network(const Architecture& arch,

@@ -307,9 +307,10 @@ Architecture Nb201Space::derive(const torch::Tensor& weights) const {
   return from_op_indices(ops);
 }
 
-Architecture Nb201Space::sample(core::Rng& rng) const {
+Architecture Nb201Space::sample(core::Rng& rng, bool include_none) const {
+  // `none` is op 0 of the NB201 order.
   std::vector<int64_t> ops(kEdges);
-  for (auto& k : ops) k = rng.uniform_int(5);
+  for (auto& k : ops) k = include_none ? rng.uniform_int(5) : 1 + rng.uniform_int(4);
   return from_op_indices(ops);
 }
 

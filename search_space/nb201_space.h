@@ -27,7 +27,7 @@ class Nb201Space : public SearchSpace {
   NetworkOptions eval_defaults() const override;
   Supernet build_supernet(const NetworkOptions& options) const override;
   Architecture derive(const torch::Tensor& weights) const override;
-  Architecture sample(core::Rng& rng) const override;
+  Architecture sample(core::Rng& rng, bool include_none) const override;
   Architecture mutate(const Architecture& arch, core::Rng& rng) const override;
   PathSpec path_of(const Architecture& arch) const override;
   Network build_network(const Architecture& arch,

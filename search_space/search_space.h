@@ -54,7 +54,10 @@ class SearchSpace {
                               const std::string& mode) const {
     return derive(weights);
   }
-  virtual Architecture sample(core::Rng& rng) const = 0;
+  /// A uniform architecture: every op choice uniform over the candidates
+  /// (`none` among them exactly when `include_none`), inputs uniform where
+  /// the space chooses inputs.
+  virtual Architecture sample(core::Rng& rng, bool include_none) const = 0;
   virtual Architecture mutate(const Architecture& arch,
                               core::Rng& rng) const = 0;
   virtual PathSpec path_of(const Architecture& arch) const = 0;

@@ -1,6 +1,7 @@
 #include "strategies/darts.h"
 #include "strategies/gdas.h"
 #include "strategies/proxyless.h"
+#include "strategies/fairnas.h"
 #include "strategies/random_ws.h"
 #include "strategies/snas.h"
 #include "strategies/strategy.h"

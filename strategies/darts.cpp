@@ -39,7 +39,9 @@ nlohmann::json Darts::default_options() {
             {"alpha_beta1", 0.5},
             {"alpha_beta2", 0.999},
             {"alpha_weight_decay", 1e-3},
-            {"unrolled_r", 0.01}});
+            {"unrolled_r", 0.01},
+            {"weight_step_first", false}});
+  o.update(eval_defaults(1));
   return o;
 }
 
@@ -54,7 +56,7 @@ Darts::Darts(nlohmann::json options)
 
 void Darts::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_adam();
+  make_alpha_optimizer();
 }
 
 search_space::PathSpec Darts::path() const {
@@ -133,13 +135,19 @@ torch::Tensor Darts::alpha_gradient(const Batch& train, const Batch& val,
 
 StepStats Darts::step(const Batch& train, const Batch& val) {
   StepStats stats;
-  // The alpha step first, then the weight step (train_search.py).
+  auto weights = [&] {
+    weight_step(train, search_space::PathSpec::weighted_all(
+                           torch::softmax(alpha_.detach(), 1)),
+                stats);
+  };
+  // quark0/darts (and AutoDL's DARTS-V2): the alpha step first, then the
+  // weight step; AutoDL's DARTS-V1 does the weight step first.
+  const bool weight_first = core::option<bool>(options_, "weight_step_first");
+  if (weight_first) weights();
   auto grad = alpha_gradient(train, val, stats);
   if (ctx_->objective) grad = grad + objective_gradient();
   apply_alpha_gradient(grad);
-  weight_step(train, search_space::PathSpec::weighted_all(
-                         torch::softmax(alpha_.detach(), 1)),
-              stats);
+  if (!weight_first) weights();
   return stats;
 }
 

@@ -23,7 +23,10 @@ namespace nas::strategies {
 ///
 /// Defaults (train_search.py): alpha Adam(lr 3e-4, betas (0.5, 0.999),
 /// weight decay 1e-3); weights SGD(0.025 cosine to 0.001, momentum 0.9,
-/// weight decay 3e-4, clip 5); alpha init 1e-3 * randn.
+/// weight decay 3e-4, clip 5); alpha init 1e-3 * randn; an eval-mode pass
+/// over the validation split after every epoch (`infer`).
+/// `weight_step_first` true: the weight step before the alpha step, as
+/// AutoDL's DARTS-V1 on NAS-Bench-201 (recipe `nb201-darts`).
 class Darts : public OneShotStrategy {
  public:
   explicit Darts(nlohmann::json options);

@@ -11,9 +11,14 @@ namespace nas::strategies {
 
 nlohmann::json Gdas::default_options() {
   auto o = weight_defaults();
+  // AutoDL's GDAS configs (NB201 and NASNet space): weight decay 5e-4,
+  // Nesterov momentum.
+  o["w_weight_decay"] = 5e-4;
+  o["w_nesterov"] = true;
+  o.update(eval_defaults(1));
   o.update({{"tau_max", 10.0},
             {"tau_min", 0.1},
-            {"variant", "autodl"},
+            {"variant", "auto"},
             {"alpha_lr", 3e-4},
             {"alpha_beta1", 0.5},
             {"alpha_beta2", 0.999},
@@ -23,19 +28,24 @@ nlohmann::json Gdas::default_options() {
 
 Gdas::Gdas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
   const auto variant = core::option<std::string>(options_, "variant");
-  if (variant != "autodl" && variant != "single") {
+  if (variant != "auto" && variant != "autodl" && variant != "single") {
     throw ConfigError(fmt::format(
-        "strategy gdas option 'variant': expected \"autodl\" or \"single\", "
-        "found \"{}\"",
+        "strategy gdas option 'variant': expected \"auto\", \"autodl\" or "
+        "\"single\", found \"{}\"",
         variant));
   }
-  autodl_variant_ = variant == "autodl";
 }
 
 void Gdas::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_adam();
+  make_alpha_optimizer();
+  // AutoDL's NASNet-space GDAS (the DARTS space here) uses the single-term
+  // form op_k * h_k; its NB201 cell adds the unselected weights.
+  const auto variant = core::option<std::string>(options_, "variant");
+  autodl_variant_ = variant == "auto" ? ctx.space->name() != "darts" : variant == "autodl";
 }
+
+search_space::PathSpec Gdas::eval_path() const { return argmax_path(); }
 
 void Gdas::new_epoch(int64_t epoch) {
   OneShotStrategy::new_epoch(epoch);

@@ -13,12 +13,16 @@ namespace nas::strategies {
 ///
 /// Per forward pass, one hard Gumbel sample per decision: h = one_hot -
 /// p.detach() + p with p = softmax((log_softmax(alpha) + g) / tau); only the
-/// sampled op runs, weighted by h (value 1). `variant` "autodl" (default)
-/// also adds the unselected entries of h (value 0) so every alpha gets a
-/// gradient (AutoDL's forward_gdas); "single" uses the sampled term only
-/// (forward_gdas_v1). Per step: the weight step on the training batch, then
-/// the alpha step on the validation batch, each with a fresh sample. tau
-/// goes linearly from tau_max (10) to tau_min (0.1) over the epochs.
+/// sampled op runs, weighted by h (value 1). `variant` "autodl" also adds
+/// the unselected entries of h (value 0) so every alpha gets a gradient
+/// (AutoDL's NB201 forward_gdas); "single" uses the sampled term only
+/// (forward_gdas_v1, AutoDL's NASNet-space MixedOp); "auto" (default):
+/// "single" on the DARTS space, "autodl" elsewhere. Per step: the weight
+/// step on the training batch, then the alpha step on the validation batch,
+/// each with a fresh sample. tau goes linearly from tau_max (10) to tau_min
+/// (0.1) over the epochs. Weights as AutoDL's GDAS configs: SGD 0.025
+/// cosine to 0.001, Nesterov momentum 0.9, weight decay 5e-4, clip 5. The
+/// epoch-end eval pass runs the argmax path.
 class Gdas : public OneShotStrategy {
  public:
   explicit Gdas(nlohmann::json options);
@@ -28,6 +32,7 @@ class Gdas : public OneShotStrategy {
   void new_epoch(int64_t epoch) override;
   StepStats step(const Batch& train, const Batch& val) override;
   nlohmann::json state() const override;
+  search_space::PathSpec eval_path() const override;
 
   /// A PathSpec of one hard sample (exposed for tests).
   search_space::PathSpec sample_path(const torch::Tensor& alpha) const;
@@ -35,7 +40,7 @@ class Gdas : public OneShotStrategy {
 
 
  private:
-  bool autodl_variant_;
+  bool autodl_variant_ = true;
   double tau_ = 10;
 };
 

@@ -2,11 +2,13 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include <torch/torch.h>
 
 #include "core/error.h"
-
 #include "core/options.h"
+#include "strategies/scoring.h"
 
 namespace nas::strategies {
 
@@ -14,11 +16,36 @@ nlohmann::json OneShotStrategy::weight_defaults() {
   return {{"w_lr", 0.025},         {"w_lr_min", 0.001},
           {"w_momentum", 0.9},     {"w_weight_decay", 3e-4},
           {"w_nesterov", false},   {"grad_clip", 5.0},
-          {"alpha_init_std", 1e-3}};
+          {"label_smoothing", 0.0}, {"alpha_init_std", 1e-3}};
+}
+
+nlohmann::json OneShotStrategy::eval_defaults(int64_t every) {
+  return {{"eval_every", every}, {"eval_batches", 0}};
 }
 
 OneShotStrategy::OneShotStrategy(nlohmann::json options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)) {
+  auto at_least = [&](const char* key, double min) {
+    if (!options_.contains(key)) return;
+    const double v = core::option<double>(options_, key);
+    if (!(v >= min)) {
+      throw ConfigError(fmt::format("strategy option '{}': expected a number >= {}, found {}",
+                                    key, min, v));
+    }
+  };
+  for (const char* key : {"w_lr", "w_lr_min", "w_momentum", "w_weight_decay",
+                          "alpha_init_std", "eval_every", "eval_batches"}) {
+    at_least(key, 0.0);
+  }
+  at_least("grad_clip", 1e-12);
+  if (options_.contains("label_smoothing")) {
+    const double ls = core::option<double>(options_, "label_smoothing");
+    if (!(ls >= 0 && ls < 1)) {
+      throw ConfigError(fmt::format(
+          "strategy option 'label_smoothing': expected a number in [0, 1), found {}", ls));
+    }
+  }
+}
 
 void OneShotStrategy::attach(SearchContext& ctx) {
   ctx_ = &ctx;
@@ -48,10 +75,35 @@ void OneShotStrategy::new_epoch(int64_t epoch) {
   const double lr_min = core::option<double>(options_, "w_lr_min");
   const double t = static_cast<double>(epoch + 1);
   const double T = static_cast<double>(std::max<int64_t>(ctx_->epochs, 1));
-  lr_ = lr_min + (lr0 - lr_min) * (1 + std::cos(M_PI * std::min(t, T) / T)) / 2;
+  set_lr(lr_min + (lr0 - lr_min) * (1 + std::cos(M_PI * std::min(t, T) / T)) / 2);
+}
+
+void OneShotStrategy::set_lr(double lr) {
+  lr_ = lr;
   for (auto& group : w_optimizer_->param_groups()) {
     static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr_);
   }
+}
+
+search_space::PathSpec OneShotStrategy::eval_path() const {
+  return search_space::PathSpec::weighted_all(probabilities());
+}
+
+search_space::PathSpec OneShotStrategy::argmax_path() const {
+  const auto idx = probabilities().argmax(1).to(torch::kCPU);
+  return search_space::PathSpec::single(std::vector<int64_t>(
+      idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel()));
+}
+
+nlohmann::json OneShotStrategy::end_epoch(int64_t epoch) {
+  const int64_t every = options_.contains("eval_every")
+                            ? core::option<int64_t>(options_, "eval_every")
+                            : 0;
+  const bool due = every > 0 && ((epoch + 1) % every == 0 || epoch + 1 == ctx_->epochs);
+  if (!due || ctx_->val_loader == nullptr) return nlohmann::json::object();
+  const auto r = evaluate_path(*ctx_, eval_path(),
+                               core::option<int64_t>(options_, "eval_batches"));
+  return {{"eval_loss", r.loss}, {"eval_acc", r.accuracy}};
 }
 
 torch::Tensor OneShotStrategy::probabilities() const {
@@ -72,8 +124,13 @@ nlohmann::json OneShotStrategy::state() const {
 }
 
 std::pair<torch::Tensor, double> OneShotStrategy::loss_and_correct(
-    const torch::Tensor& logits, const torch::Tensor& y) {
-  auto loss = torch::nn::functional::cross_entropy(logits, y);
+    const torch::Tensor& logits, const torch::Tensor& y) const {
+  const double smoothing = options_.contains("label_smoothing")
+                               ? core::option<double>(options_, "label_smoothing")
+                               : 0.0;
+  auto loss = torch::nn::functional::cross_entropy(
+      logits, y,
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
   const double correct = logits.argmax(1).eq(y).sum().item<double>();
   return {loss, correct};
 }
@@ -100,20 +157,14 @@ void OneShotStrategy::clear_weight_grads() {
   for (auto& w : weights_) w.mutable_grad() = torch::Tensor();
 }
 
-void OneShotStrategy::make_alpha_adam() {
-  auto o = torch::optim::AdamOptions(core::option<double>(options_, "alpha_lr"))
-               .betas({core::option<double>(options_, "alpha_beta1"),
-                       core::option<double>(options_, "alpha_beta2")})
-               .weight_decay(core::option<double>(options_, "alpha_weight_decay"));
-  if (options_.contains("alpha_eps")) o.eps(core::option<double>(options_, "alpha_eps"));
-  alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
-      std::vector<torch::Tensor>{alpha_}, o);
+void OneShotStrategy::make_alpha_optimizer() {
+  alpha_optimizer_ = std::make_unique<AlphaOptimizer>(options_, alpha_);
 }
 
-void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad) {
-  alpha_optimizer_->zero_grad();
-  alpha_.mutable_grad() = grad.defined() ? grad : torch::zeros_like(alpha_);
-  alpha_optimizer_->step();
+void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad,
+                                           const torch::Tensor& rows) {
+  alpha_optimizer_->step(alpha_, grad.defined() ? grad : torch::zeros_like(alpha_),
+                         rows);
 }
 
 torch::Tensor OneShotStrategy::objective_gradient() const {

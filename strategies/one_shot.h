@@ -3,10 +3,10 @@
 #include <memory>
 
 #include <nlohmann/json.hpp>
-#include <torch/optim/optimizer.h>
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
+#include "strategies/alpha_optimizer.h"
 #include "strategies/strategy.h"
 
 namespace nas::strategies {
@@ -18,7 +18,10 @@ namespace nas::strategies {
 ///
 /// Options read here (defaults from the DARTS reference code):
 /// w_lr 0.025, w_lr_min 0.001, w_momentum 0.9, w_weight_decay 3e-4,
-/// w_nesterov false, grad_clip 5, alpha_init_std 1e-3.
+/// w_nesterov false, grad_clip 5, label_smoothing 0, alpha_init_std 1e-3;
+/// eval_every (1: after every epoch an eval-mode pass over the validation
+/// split with `eval_path()`, as the reference's `infer`; 0: never) and
+/// eval_batches (0: the whole split), logged as eval_loss / eval_acc.
 class OneShotStrategy : public SearchStrategy {
  public:
   explicit OneShotStrategy(nlohmann::json options);
@@ -27,11 +30,14 @@ class OneShotStrategy : public SearchStrategy {
   void new_epoch(int64_t epoch) override;
   search_space::Architecture best() const override;
   nlohmann::json state() const override;
+  nlohmann::json end_epoch(int64_t epoch) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
   /// The weight options above, for a strategy's default options.
   static nlohmann::json weight_defaults();
+  /// The monitoring options (eval_every, eval_batches).
+  static nlohmann::json eval_defaults(int64_t every);
 
   const torch::Tensor& alpha() const { return alpha_; }
   /// softmax(alpha) per decision.
@@ -39,17 +45,24 @@ class OneShotStrategy : public SearchStrategy {
 
  protected:
   /// Cross-entropy and the number of correct predictions.
-  static std::pair<torch::Tensor, double> loss_and_correct(
-      const torch::Tensor& logits, const torch::Tensor& y);
+  std::pair<torch::Tensor, double> loss_and_correct(
+      const torch::Tensor& logits, const torch::Tensor& y) const;
+  /// The path of the epoch-end eval pass: softmax(alpha) on every op.
+  virtual search_space::PathSpec eval_path() const;
+  /// One op per decision: the argmax of the probabilities.
+  search_space::PathSpec argmax_path() const;
   /// One SGD step of the weights on `batch` through `path`; fills the
   /// train fields of `stats`.
   void weight_step(const Batch& batch, const search_space::PathSpec& path,
                    StepStats& stats);
-  /// Adam over alpha from the options alpha_lr, alpha_beta1, alpha_beta2,
-  /// alpha_weight_decay and (if present) alpha_eps.
-  void make_alpha_adam();
-  /// Sets alpha's gradient to `grad` and steps the alpha optimizer.
-  void apply_alpha_gradient(const torch::Tensor& grad);
+  /// The alpha optimizer from the options (see AlphaOptimizer).
+  void make_alpha_optimizer();
+  /// Steps alpha with gradient `grad`; `rows` [D] bool: the decisions that
+  /// step (undefined: all).
+  void apply_alpha_gradient(const torch::Tensor& grad,
+                            const torch::Tensor& rows = {});
+  /// Sets the weights' learning rate.
+  void set_lr(double lr);
   /// Clears the weights' gradients to undefined (not zero): ops that do
   /// not run in a step then get no update at all — no weight decay, no
   /// momentum — as ProxylessNAS does ("avoid over-regularization") and as
@@ -69,7 +82,7 @@ class OneShotStrategy : public SearchStrategy {
   torch::Tensor alpha_;
   std::unique_ptr<torch::optim::SGD> w_optimizer_;
   /// Null for strategies without architecture parameters to learn.
-  std::unique_ptr<torch::optim::Optimizer> alpha_optimizer_;
+  std::unique_ptr<AlphaOptimizer> alpha_optimizer_;
   std::vector<torch::Tensor> weights_;
 
  private:

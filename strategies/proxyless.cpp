@@ -1,5 +1,8 @@
 #include "strategies/proxyless.h"
 
+#include <cmath>
+#include <limits>
+
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -10,7 +13,14 @@ namespace nas::strategies {
 
 nlohmann::json Proxyless::default_options() {
   auto o = weight_defaults();
-  o.update({{"warmup_epochs", -1},  // -1: a quarter of the epochs
+  o.update(eval_defaults(1));
+  o.update({{"w_lr_min", 0.0},
+            {"w_nesterov", true},
+            {"w_weight_decay", 4e-5},
+            {"label_smoothing", 0.1},
+            {"binary_mode", "full_v2"},
+            {"warmup_epochs", -1},  // -1: a quarter of the epochs
+            {"warmup_lr", 0.05},
             {"arch_update_every", 5},
             {"alpha_lr", 1e-3},
             {"alpha_beta1", 0.0},
@@ -23,23 +33,57 @@ nlohmann::json Proxyless::default_options() {
 Proxyless::Proxyless(nlohmann::json options)
     : OneShotStrategy(std::move(options)) {
   if (core::option<int64_t>(options_, "arch_update_every") < 1) {
-    throw ConfigError("strategy proxyless option 'arch_update_every': expected 1 or more");
+    throw ConfigError(fmt::format(
+        "strategy proxyless option 'arch_update_every': expected 1 or more, found {}",
+        core::option<int64_t>(options_, "arch_update_every")));
   }
+  if (core::option<int64_t>(options_, "warmup_epochs") < -1) {
+    throw ConfigError(fmt::format(
+        "strategy proxyless option 'warmup_epochs': expected -1 (a quarter of the "
+        "epochs) or more, found {}",
+        core::option<int64_t>(options_, "warmup_epochs")));
+  }
+  if (!(core::option<double>(options_, "warmup_lr") >= 0)) {
+    throw ConfigError("strategy proxyless option 'warmup_lr': expected a number >= 0");
+  }
+  const auto mode = core::option<std::string>(options_, "binary_mode");
+  if (mode != "full_v2" && mode != "full" && mode != "two") {
+    throw ConfigError(fmt::format(
+        "strategy proxyless option 'binary_mode': expected \"full_v2\", \"full\" or "
+        "\"two\", found \"{}\"",
+        mode));
+  }
+  two_mode_ = mode == "two";
 }
 
 void Proxyless::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_adam();
+  make_alpha_optimizer();
 }
 
 int64_t Proxyless::warmup_epochs() const {
   const auto w = core::option<int64_t>(options_, "warmup_epochs");
-  return w >= 0 ? w : ctx_->epochs / 4;
+  return std::min(w >= 0 ? w : ctx_->epochs / 4, ctx_->epochs);
 }
 
 void Proxyless::new_epoch(int64_t epoch) {
-  OneShotStrategy::new_epoch(epoch);
   epoch_ = epoch;
+  set_lr(scheduled_lr(epoch * ctx_->steps_per_epoch));
+}
+
+double Proxyless::scheduled_lr(int64_t step) const {
+  // Per-step cosines (run_manager.adjust_learning_rate, warm_up).
+  const int64_t warm = warmup_epochs() * ctx_->steps_per_epoch;
+  if (step < warm) {
+    return 0.5 * core::option<double>(options_, "warmup_lr") *
+           (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(warm)));
+  }
+  const double lr0 = core::option<double>(options_, "w_lr");
+  const double lr_min = core::option<double>(options_, "w_lr_min");
+  const double total = std::max<double>(
+      1.0, static_cast<double>(ctx_->epochs * ctx_->steps_per_epoch - warm));
+  return lr_min + 0.5 * (lr0 - lr_min) *
+                      (1 + std::cos(M_PI * static_cast<double>(step - warm) / total));
 }
 
 int64_t Proxyless::categorical(const torch::Tensor& p) {
@@ -54,96 +98,126 @@ int64_t Proxyless::categorical(const torch::Tensor& p) {
   return pc.numel() - 1;
 }
 
-std::vector<std::pair<int64_t, int64_t>> Proxyless::sample_pairs() {
+std::vector<Proxyless::Gates> Proxyless::sample_gates() {
   const auto p = probabilities();
-  std::vector<std::pair<int64_t, int64_t>> pairs;
+  std::vector<Gates> gates(p.size(0));
   for (int64_t d = 0; d < p.size(0); ++d) {
+    auto& g = gates[d];
+    if (!two_mode_) {
+      g.active = categorical(p[d]);
+      for (int64_t k = 0; k < p.size(1); ++k) g.involved.push_back(k);
+      continue;
+    }
     // Two distinct ops from p without replacement, then the active one from
     // the pair's renormalised probabilities.
     const int64_t a = categorical(p[d]);
     auto rest = p[d].clone();
     rest[a] = 0;
     const int64_t b = categorical(rest / rest.sum());
-    const auto pair = torch::softmax(alpha_.detach()[d].index_select(
-                                         0, torch::tensor({a, b}, torch::kInt64)
-                                                .to(alpha_.device())),
-                                     0);
-    pairs.emplace_back(categorical(pair) == 0 ? std::make_pair(a, b)
-                                              : std::make_pair(b, a));
+    const auto pair = torch::softmax(
+        alpha_.detach()[d].index_select(0, torch::tensor({a, b}, torch::kInt64)
+                                               .to(alpha_.device())),
+        0);
+    g.active = categorical(pair) == 0 ? a : b;
+    g.involved = {a, b};
   }
-  return pairs;
+  return gates;
 }
 
-torch::Tensor Proxyless::alpha_step(
-    const Batch& val, const std::vector<std::pair<int64_t, int64_t>>& pairs,
-    StepStats& stats) {
+torch::Tensor Proxyless::alpha_step(const Batch& val, const std::vector<Gates>& gates,
+                                    StepStats& stats) {
   auto& net = *ctx_->supernet;
   net.train();
   const int64_t d_count = alpha_.size(0);
-  // Gates g = (1, 0) on (active, inactive); both ops run so that
-  // dL/dg_k = <dL/dy, o_k(x)> for both.
-  auto gates = torch::zeros({d_count, 2}, alpha_.options()).requires_grad_(false);
-  gates.select(1, 0).fill_(1.0);
-  gates.requires_grad_(true);
+  const auto& decisions = ctx_->space->decisions();
+  // Gates g = one_hot(active) over the involved ops, which all run so that
+  // dL/dg_j = <dL/dy, o_j(x)>.
+  std::vector<torch::Tensor> g(d_count);
   search_space::PathSpec path;
   path.edges.resize(d_count);
   for (int64_t d = 0; d < d_count; ++d) {
-    path.edges[d].ops = {pairs[d].first, pairs[d].second};
-    path.edges[d].weights = gates[d];
+    const auto& inv = gates[d].involved;
+    auto w = torch::zeros({static_cast<int64_t>(inv.size())}, alpha_.options());
+    for (size_t i = 0; i < inv.size(); ++i) {
+      if (inv[i] == gates[d].active) w[static_cast<int64_t>(i)] = 1.0;
+    }
+    g[d] = w.requires_grad_(true);
+    path.edges[d].ops = inv;
+    path.edges[d].weights = g[d];
   }
   auto [loss, correct] = loss_and_correct(net.forward(val.x, path), val.y);
   stats.val_loss = loss.item<double>();
   stats.val_correct = correct;
   stats.val_count = val.size();
-  auto g_grad = torch::autograd::grad({loss}, {gates}, {}, false, false, true)[0];
-  if (!g_grad.defined()) g_grad = torch::zeros_like(gates);
-  // BinaryConnect estimate on the renormalised pair (Eq. 4).
+  auto g_grads = torch::autograd::grad({loss}, g, {}, false, false, true);
+  // BinaryConnect estimate on the involved ops' renormalised probabilities
+  // (Eq. 4); no update where the active op is `none`.
   auto grad = torch::zeros_like(alpha_);
-  std::vector<torch::Tensor> old_pair(d_count);
-  const auto& order = ctx_->space->decisions();
+  auto rows = torch::ones({d_count}, torch::kBool);
+  auto mask = torch::full_like(alpha_, -std::numeric_limits<double>::infinity());
   for (int64_t d = 0; d < d_count; ++d) {
-    const auto idx = torch::tensor({pairs[d].first, pairs[d].second}, torch::kInt64)
-                         .to(alpha_.device());
-    old_pair[d] = alpha_.detach()[d].index_select(0, idx);
-    if (order[d].candidates[pairs[d].first] == "none") continue;  // no update
-    const auto p = torch::softmax(old_pair[d], 0);
-    const auto dg = g_grad[d];
-    for (int i = 0; i < 2; ++i) {
+    const auto& inv = gates[d].involved;
+    const auto idx = torch::tensor(inv, torch::kInt64).to(alpha_.device());
+    mask[d].index_fill_(0, idx, 0.0);
+    if (decisions[d].candidates[gates[d].active] == "none") {
+      rows[d] = false;
+      continue;
+    }
+    const auto p = torch::softmax(alpha_.detach()[d].index_select(0, idx), 0)
+                       .to(torch::kCPU, torch::kFloat64);
+    const auto dg = g_grads[d].defined()
+                        ? g_grads[d].detach().to(torch::kCPU, torch::kFloat64)
+                        : torch::zeros({static_cast<int64_t>(inv.size())}, torch::kFloat64);
+    const auto* pv = p.data_ptr<double>();
+    const auto* gv = dg.data_ptr<double>();
+    for (size_t i = 0; i < inv.size(); ++i) {
       double s = 0;
-      for (int j = 0; j < 2; ++j) {
-        s += dg[j].item<double>() * p[j].item<double>() *
-             ((i == j ? 1.0 : 0.0) - p[i].item<double>());
+      for (size_t j = 0; j < inv.size(); ++j) {
+        s += gv[j] * pv[j] * ((i == j ? 1.0 : 0.0) - pv[i]);
       }
-      grad[d][i == 0 ? pairs[d].first : pairs[d].second] = s;
+      grad[d][inv[i]] = s;
     }
   }
-  if (ctx_->objective) grad = grad + objective_gradient();
-  apply_alpha_gradient(grad);
-  // Rescale the pair so the unsampled ops keep their probabilities.
-  torch::NoGradGuard guard;
-  for (int64_t d = 0; d < d_count; ++d) {
-    const auto idx = torch::tensor({pairs[d].first, pairs[d].second}, torch::kInt64)
-                         .to(alpha_.device());
-    const auto updated = alpha_[d].index_select(0, idx);
-    const auto offset = (updated.exp().sum() / old_pair[d].exp().sum()).log();
-    alpha_[d].index_put_({idx}, updated - offset);
+  if (ctx_->objective) {
+    // The probabilities the reference's objective sees: softmax over the
+    // involved ops, zeros elsewhere.
+    const auto probs = torch::softmax(alpha_ + mask, 1);
+    grad = grad + torch::autograd::grad({ctx_->objective(probs)}, {alpha_}, {}, false,
+                                        false, true)[0];
+  }
+  grad = grad * rows.to(grad.device(), grad.scalar_type()).unsqueeze(1);
+  const auto before = alpha_.detach().clone();
+  apply_alpha_gradient(grad, rows);
+  if (two_mode_) {
+    // Shift the pair so the unsampled ops keep their probabilities.
+    torch::NoGradGuard guard;
+    for (int64_t d = 0; d < d_count; ++d) {
+      if (!rows[d].item<bool>()) continue;
+      const auto idx = torch::tensor(gates[d].involved, torch::kInt64).to(alpha_.device());
+      const auto updated = alpha_[d].index_select(0, idx);
+      const auto old = before[d].index_select(0, idx);
+      const auto offset = (updated.exp().sum() / old.exp().sum()).log();
+      alpha_[d].index_put_({idx}, updated - offset);
+    }
   }
   return grad;
 }
 
 StepStats Proxyless::step(const Batch& train, const Batch& val) {
   StepStats stats;
+  set_lr(scheduled_lr(steps_));
   // Weight step: one path sampled from p; only it runs.
   const auto p = probabilities();
   std::vector<int64_t> ops(p.size(0));
   for (int64_t d = 0; d < p.size(0); ++d) ops[d] = categorical(p[d]);
   weight_step(train, search_space::PathSpec::single(ops), stats);
+  const int64_t in_epoch = steps_ % std::max<int64_t>(ctx_->steps_per_epoch, 1);
   ++steps_;
-  const int64_t warmup = warmup_epochs();
   // The reference skips alpha updates in the first epoch after warm-up.
-  const bool arch_phase = epoch_ > warmup;
-  if (arch_phase && steps_ % core::option<int64_t>(options_, "arch_update_every") == 0) {
-    alpha_step(val, sample_pairs(), stats);
+  const bool arch_phase = epoch_ > warmup_epochs();
+  if (arch_phase &&
+      (in_epoch + 1) % core::option<int64_t>(options_, "arch_update_every") == 0) {
+    alpha_step(val, sample_gates(), stats);
   }
   return stats;
 }

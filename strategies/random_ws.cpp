@@ -11,8 +11,11 @@ namespace nas::strategies {
 nlohmann::json RandomWs::default_options() {
   auto o = weight_defaults();
   o.erase("alpha_init_std");
-  o.update({{"eval_archs", 100},
-            {"eval_batches", 10},
+  o.update({{"sample_none", true},
+            {"selection", "auto"},
+            {"rounds", 0},
+            {"eval_archs", 0},
+            {"eval_batches", 0},
             {"top_k", 10},
             {"epoch_eval_archs", 10},
             {"bn_recalibration", 0}});
@@ -22,34 +25,72 @@ nlohmann::json RandomWs::default_options() {
 RandomWs::RandomWs(nlohmann::json options)
     : OneShotStrategy(std::move(options)) {
   options_["alpha_init_std"] = 0.0;  // no architecture parameters to learn
+  const auto sel = core::option<std::string>(options_, "selection");
+  if (sel != "auto" && sel != "li_talwalkar" && sel != "autodl") {
+    throw ConfigError(fmt::format(
+        "strategy option 'selection': expected \"auto\", \"li_talwalkar\" or "
+        "\"autodl\", found \"{}\"",
+        sel));
+  }
+  for (const char* key : {"rounds", "eval_archs", "eval_batches", "top_k",
+                          "epoch_eval_archs", "bn_recalibration"}) {
+    if (core::option<int64_t>(options_, key) < 0) {
+      throw ConfigError(fmt::format("strategy option '{}': expected 0 or more, found {}",
+                                    key, core::option<int64_t>(options_, key)));
+    }
+  }
 }
 
-ScoreOptions RandomWs::score_options() const {
-  ScoreOptions s;
-  s.batches = core::option<int64_t>(options_, "eval_batches");
-  s.recalibrate = core::option<int64_t>(options_, "bn_recalibration");
+Selection RandomWs::selection() const {
+  auto mode = core::option<std::string>(options_, "selection");
+  if (mode == "auto") mode = ctx_->space->name() == "darts" ? "li_talwalkar" : "autodl";
+  auto or_default = [&](const char* key, int64_t fallback) {
+    const auto v = core::option<int64_t>(options_, key);
+    return v > 0 ? v : fallback;
+  };
+  Selection s;
+  s.options.recalibrate = core::option<int64_t>(options_, "bn_recalibration");
+  if (mode == "li_talwalkar") {
+    s.rounds = or_default("rounds",
+                          std::max<int64_t>(1, ctx_->epochs * ctx_->steps_per_epoch / 10000));
+    s.samples = or_default("eval_archs", 1000);
+    s.options.batches = or_default("eval_batches", 10);
+    s.top_k = core::option<int64_t>(options_, "top_k");
+  } else {
+    const int64_t batch = ctx_->val_loader ? ctx_->val_loader->batch_size() : 512;
+    s.rounds = or_default("rounds", 1);
+    s.samples = or_default("eval_archs", 100);
+    s.options.batches = or_default("eval_batches", (512 + batch - 1) / batch);
+    s.top_k = 0;
+  }
   return s;
+}
+
+search_space::Architecture RandomWs::sample(core::Rng& rng) const {
+  return ctx_->space->sample(rng, core::option<bool>(options_, "sample_none"));
 }
 
 void RandomWs::new_epoch(int64_t epoch) {
   OneShotStrategy::new_epoch(epoch);
+  epoch_ = epoch;
   has_current_ = false;
 }
 
 StepStats RandomWs::step(const Batch& train, const Batch& /*val*/) {
   StepStats stats;
-  const auto arch = ctx_->space->sample(*ctx_->rng);
-  weight_step(train, ctx_->space->path_of(arch), stats);
+  weight_step(train, ctx_->space->path_of(sample(*ctx_->rng)), stats);
   return stats;
 }
 
 void RandomWs::pick_current(int64_t samples) const {
-  ScoreOptions o = score_options();
+  // NOTE: a stream of its own, so that logging never changes the search.
+  core::Rng rng(core::mix_seed(ctx_->seed, 7919 + static_cast<uint64_t>(epoch_)));
+  ScoreOptions o = selection().options;
   o.batches = std::min<int64_t>(o.batches, 2);
   double best = -1;
   for (int64_t i = 0; i < samples; ++i) {
-    auto arch = ctx_->space->sample(*ctx_->rng);
-    const double s = score_architecture(*ctx_, arch, o);
+    auto arch = sample(rng);
+    const double s = samples > 1 ? score_architecture(*ctx_, arch, o) : 0.0;
     if (s > best) {
       best = s;
       current_ = arch;
@@ -61,72 +102,17 @@ void RandomWs::pick_current(int64_t samples) const {
 search_space::Architecture RandomWs::best() const {
   if (!has_current_) {
     const int64_t n = core::option<int64_t>(options_, "epoch_eval_archs");
-    if (ctx_->val_loader != nullptr && n > 0) {
-      pick_current(n);
-    } else {
-      current_ = ctx_->space->sample(*ctx_->rng);
-      has_current_ = true;
-    }
+    pick_current(ctx_->val_loader != nullptr ? std::max<int64_t>(n, 1) : 1);
   }
   return current_;
 }
 
 void RandomWs::finish() {
-  current_ = select_by_sampling(*ctx_, core::option<int64_t>(options_, "eval_archs"),
-                                core::option<int64_t>(options_, "top_k"),
-                                score_options());
+  current_ = select_by_sampling(
+      *ctx_, [this](core::Rng& rng) { return sample(rng); }, selection(), *ctx_->rng);
   has_current_ = true;
 }
 
 nlohmann::json RandomWs::state() const { return {{"lr", lr()}}; }
-
-nlohmann::json FairNas::default_options() {
-  auto o = RandomWs::default_options();
-  o["same_batch"] = true;
-  return o;
-}
-
-FairNas::FairNas(nlohmann::json options) : RandomWs(std::move(options)) {}
-
-std::vector<std::vector<int64_t>> FairNas::fair_paths() {
-  const int64_t d = alpha_.size(0), m = alpha_.size(1);
-  std::vector<std::vector<int64_t>> paths(m, std::vector<int64_t>(d));
-  for (int64_t j = 0; j < d; ++j) {
-    const auto perm = ctx_->rng->permutation(m);
-    for (int64_t k = 0; k < m; ++k) paths[k][j] = perm[k];
-  }
-  return paths;
-}
-
-StepStats FairNas::step(const Batch& train, const Batch& /*val*/) {
-  StepStats stats;
-  auto& net = *ctx_->supernet;
-  net.train();
-  clear_weight_grads();
-  const auto paths = fair_paths();
-  const bool same_batch = core::option<bool>(options_, "same_batch");
-  double loss_sum = 0, correct = 0;
-  int64_t count = 0;
-  for (size_t k = 0; k < paths.size(); ++k) {
-    // m different batches: draw them from the validation-free training
-    // stream by index, deterministically.
-    const Batch b = same_batch || ctx_->train_loader == nullptr
-                        ? train
-                        : ctx_->train_loader->cycling(
-                              static_cast<int64_t>(ctx_->rng->uniform_int(1 << 30)));
-    auto [loss, c] = loss_and_correct(
-        net.forward(b.x, search_space::PathSpec::single(paths[k])), b.y);
-    loss.backward();  // gradients accumulate over the m paths
-    loss_sum += loss.item<double>() * b.size();
-    correct += c;
-    count += b.size();
-  }
-  torch::nn::utils::clip_grad_norm_(weights_, core::option<double>(options_, "grad_clip"));
-  w_optimizer_->step();
-  stats.train_loss = loss_sum / count;
-  stats.train_correct = correct * train.size() / count;
-  stats.train_count = train.size();
-  return stats;
-}
 
 }  // namespace nas::strategies

@@ -20,85 +20,119 @@ std::vector<torch::nn::BatchNorm2dImpl*> batch_norms(torch::nn::Module& net) {
   return out;
 }
 
-}  // namespace
-
-double score_architecture(const SearchContext& ctx,
-                          const search_space::Architecture& arch,
-                          const ScoreOptions& o) {
-  if (ctx.val_loader == nullptr) {
-    throw Error("scoring architectures needs the validation data");
-  }
-  auto& net = *ctx.supernet;
-  const auto path = ctx.space->path_of(arch);
-  torch::NoGradGuard guard;
-  std::vector<torch::nn::BatchNorm2dImpl*> bns;
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
-  std::vector<c10::optional<double>> momenta;
-  if (o.recalibrate > 0) {
+/// Re-estimates the BatchNorm statistics through `path` on `n` training
+/// batches; the destructor puts the supernet's own statistics back.
+class Recalibration {
+ public:
+  Recalibration(const SearchContext& ctx, const search_space::PathSpec& path, int64_t n) {
+    if (n <= 0) return;
     if (ctx.train_loader == nullptr) throw Error("BN recalibration needs training data");
-    bns = batch_norms(net);
-    for (auto* bn : bns) {
-      saved.emplace_back(bn->running_mean.clone(), bn->running_var.clone());
-      momenta.push_back(bn->options.momentum());
+    auto& net = *ctx.supernet;
+    for (auto* bn : batch_norms(net)) {
+      saved_.push_back({bn, bn->running_mean.clone(), bn->running_var.clone(),
+                        bn->num_batches_tracked.clone(), bn->options.momentum()});
       bn->reset_running_stats();
       bn->options.momentum(c10::nullopt);  // cumulative average
     }
     net.train();
-    const int64_t n = std::min(o.recalibrate, ctx.train_loader->batches());
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t batches = std::min(n, ctx.train_loader->batches());
+    for (int64_t i = 0; i < batches; ++i) {
       net.forward(ctx.train_loader->batch(0, i).x, path);
     }
   }
+  ~Recalibration() {
+    for (auto& s : saved_) {
+      s.bn->running_mean.copy_(s.mean);
+      s.bn->running_var.copy_(s.var);
+      s.bn->num_batches_tracked.copy_(s.tracked);
+      s.bn->options.momentum(s.momentum);
+    }
+  }
+
+ private:
+  struct Saved {
+    torch::nn::BatchNorm2dImpl* bn;
+    torch::Tensor mean, var, tracked;
+    c10::optional<double> momentum;
+  };
+  std::vector<Saved> saved_;
+};
+
+}  // namespace
+
+EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec& path,
+                         int64_t batches) {
+  if (ctx.val_loader == nullptr) {
+    throw Error("evaluating the supernet needs the validation data");
+  }
+  auto& net = *ctx.supernet;
+  torch::NoGradGuard guard;
   net.eval();
-  const int64_t n = o.batches > 0 ? std::min(o.batches, ctx.val_loader->batches())
-                                  : ctx.val_loader->batches();
-  double correct = 0, count = 0;
+  const int64_t n = batches > 0 ? std::min(batches, ctx.val_loader->batches())
+                                : ctx.val_loader->batches();
+  double loss = 0, correct = 0;
+  EvalResult r;
   for (int64_t i = 0; i < n; ++i) {
     const auto b = ctx.val_loader->batch(0, i);
-    correct += net.forward(b.x, path).argmax(1).eq(b.y).sum().item<double>();
-    count += b.size();
-  }
-  for (size_t i = 0; i < bns.size(); ++i) {
-    bns[i]->running_mean.copy_(saved[i].first);
-    bns[i]->running_var.copy_(saved[i].second);
-    bns[i]->options.momentum(momenta[i]);
+    const auto logits = net.forward(b.x, path);
+    loss += torch::nn::functional::cross_entropy(logits, b.y).item<double>() * b.size();
+    correct += logits.argmax(1).eq(b.y).sum().item<double>();
+    r.count += b.size();
   }
   net.train();
-  return count > 0 ? correct / count : 0.0;
+  if (r.count > 0) {
+    r.loss = loss / r.count;
+    r.accuracy = correct / r.count;
+  }
+  return r;
+}
+
+double score_architecture(const SearchContext& ctx,
+                          const search_space::Architecture& arch,
+                          const ScoreOptions& o) {
+  const auto path = ctx.space->path_of(arch);
+  torch::NoGradGuard guard;
+  const Recalibration recalibration(ctx, path, o.recalibrate);
+  return evaluate_path(ctx, path, o.batches).accuracy;
 }
 
 search_space::Architecture select_by_sampling(const SearchContext& ctx,
-                                              int64_t samples, int64_t top_k,
-                                              const ScoreOptions& o) {
-  if (samples < 1 || top_k < 1) {
+                                              const Sampler& sample,
+                                              const Selection& s, core::Rng& rng) {
+  if (s.rounds < 1 || s.samples < 1 || s.top_k < 0) {
     throw ConfigError(fmt::format(
-        "selection: expected at least 1 sample and top_k >= 1, found {} and {}",
-        samples, top_k));
+        "selection: expected rounds >= 1, samples >= 1 and top_k >= 0, found {}, {} "
+        "and {}",
+        s.rounds, s.samples, s.top_k));
   }
-  std::vector<std::pair<double, search_space::Architecture>> scored;
-  core::Progress progress("scoring sampled architectures", samples);
-  for (int64_t i = 0; i < samples; ++i) {
-    auto arch = ctx.space->sample(*ctx.rng);
-    scored.emplace_back(score_architecture(ctx, arch, o), std::move(arch));
-    progress.update(i + 1, "");
-  }
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  scored.resize(std::min<int64_t>(top_k, static_cast<int64_t>(scored.size())));
-  ScoreOptions full = o;
+  core::Progress progress("scoring sampled architectures", s.rounds * s.samples);
+  ScoreOptions full = s.options;
   full.batches = 0;
   double best = -1;
   search_space::Architecture answer;
-  for (auto& [score, arch] : scored) {
-    const double s = score_architecture(ctx, arch, full);
-    if (s > best) {
-      best = s;
-      answer = arch;
+  for (int64_t round = 0; round < s.rounds; ++round) {
+    std::vector<std::pair<double, search_space::Architecture>> scored;
+    for (int64_t i = 0; i < s.samples; ++i) {
+      auto arch = sample(rng);
+      scored.emplace_back(score_architecture(ctx, arch, s.options), std::move(arch));
+      progress.update(round * s.samples + i + 1, "");
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    if (s.top_k > 0) {
+      scored.resize(std::min<int64_t>(s.top_k, static_cast<int64_t>(scored.size())));
+      for (auto& entry : scored) entry.first = score_architecture(ctx, entry.second, full);
+      std::stable_sort(scored.begin(), scored.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+    }
+    if (scored.front().first > best) {
+      best = scored.front().first;
+      answer = scored.front().second;
     }
   }
-  progress.finish(fmt::format("best of the top {}: {:.2f}% on the whole "
-                              "validation split",
-                              scored.size(), 100 * best));
+  progress.finish(fmt::format("best of {} round(s): {:.2f}% {}", s.rounds, 100 * best,
+                              s.top_k > 0 ? "on the whole validation split"
+                                          : "on the scoring batches"));
   return answer;
 }
 

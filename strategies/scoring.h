@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "strategies/strategy.h"
@@ -15,6 +16,16 @@ struct ScoreOptions {
   int64_t recalibrate = 0;       ///< training batches to re-estimate BN statistics first
 };
 
+/// Mean loss and accuracy of the supernet through `path` on the first
+/// `batches` validation batches (0: all), in eval mode without gradients.
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t count = 0;
+};
+EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec& path,
+                         int64_t batches);
+
 /// Validation accuracy of `arch` in the supernet (eval mode). With
 /// `recalibrate` > 0 the BatchNorm running statistics are first
 /// re-estimated on that many training batches through the architecture's
@@ -23,11 +34,26 @@ double score_architecture(const SearchContext& ctx,
                           const search_space::Architecture& arch,
                           const ScoreOptions& options);
 
-/// Li & Talwalkar's selection: score `samples` uniform architectures on
-/// `options.batches` validation batches, re-score the best `top_k` on the
-/// whole validation split, return the best of those (ties: the earlier).
+/// How to pick an answer by sampling and scoring.
+/// - Li & Talwalkar (randomNAS_release `get_eval_arch`): `rounds` rounds; in
+///   each, score `samples` architectures on `options.batches` validation
+///   batches, re-score the best `top_k` on the whole validation split and
+///   keep the best; the answer is the best of the rounds' winners.
+/// - AutoDL's RSPS (`search_find_best`): one round, `top_k` 0 (no
+///   re-scoring): the best of `samples` scores.
+struct Selection {
+  int64_t rounds = 1;
+  int64_t samples = 100;
+  int64_t top_k = 10;
+  ScoreOptions options;
+};
+using Sampler = std::function<search_space::Architecture(core::Rng&)>;
+
+/// Selects an architecture as `selection` says, drawing from `sample` with
+/// `rng`; ties go to the earlier architecture.
 search_space::Architecture select_by_sampling(const SearchContext& ctx,
-                                              int64_t samples, int64_t top_k,
-                                              const ScoreOptions& options);
+                                              const Sampler& sample,
+                                              const Selection& selection,
+                                              core::Rng& rng);
 
 }  // namespace nas::strategies

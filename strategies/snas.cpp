@@ -5,16 +5,23 @@
 
 #include "core/error.h"
 #include "core/options.h"
+#include "hardware/snas_cost.h"
 #include "strategies/gumbel.h"
 
 namespace nas::strategies {
 
 nlohmann::json Snas::default_options() {
   auto o = weight_defaults();
+  o.update(eval_defaults(1));
   o.update({{"tau_max", 1.0},
             {"tau_min", 0.03},
+            {"tau_epochs", 150},
+            {"train_data", "all"},
             {"alpha_optimizer", "adam"},
             {"alpha_lr", 3e-4},
+            {"alpha_beta1", 0.5},
+            {"alpha_beta2", 0.999},
+            {"alpha_weight_decay", 1e-3},
             {"alpha_grad_clip", 10.0},
             {"resource_lambda", 0.0},
             {"derive", "all"}});
@@ -29,6 +36,21 @@ Snas::Snas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
         "found \"{}\"",
         opt));
   }
+  const auto data = core::option<std::string>(options_, "train_data");
+  if (data != "all" && data != "split") {
+    throw ConfigError(fmt::format(
+        "strategy snas option 'train_data': expected \"all\" or \"split\", found \"{}\"",
+        data));
+  }
+  if (core::option<int64_t>(options_, "tau_epochs") < 0) {
+    throw ConfigError("strategy snas option 'tau_epochs': expected 0 (the run's epochs) or more");
+  }
+  if (!(core::option<double>(options_, "alpha_grad_clip") > 0)) {
+    throw ConfigError("strategy snas option 'alpha_grad_clip': expected a number > 0");
+  }
+  if (!(core::option<double>(options_, "resource_lambda") >= 0)) {
+    throw ConfigError("strategy snas option 'resource_lambda': expected a number >= 0");
+  }
   const auto derive = core::option<std::string>(options_, "derive");
   if (derive != "all" && derive != "top2") {
     throw ConfigError(fmt::format(
@@ -40,25 +62,26 @@ Snas::Snas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
 
 void Snas::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  const double lr = core::option<double>(options_, "alpha_lr");
-  if (core::option<std::string>(options_, "alpha_optimizer") == "adam") {
-    alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
-        std::vector<torch::Tensor>{alpha_},
-        torch::optim::AdamOptions(lr).betas({0.5, 0.999}).weight_decay(1e-3));
-  } else {
-    alpha_optimizer_ = std::make_unique<torch::optim::SGD>(
-        std::vector<torch::Tensor>{alpha_}, torch::optim::SGDOptions(lr));
-  }
+  auto o = options_;
+  // The single-GPU script's SGD(arch_parameters, lr) has no weight decay.
+  if (core::option<std::string>(o, "alpha_optimizer") == "sgd") o["alpha_weight_decay"] = 0.0;
+  alpha_optimizer_ = std::make_unique<AlphaOptimizer>(o, alpha_);
+}
+
+bool Snas::uses_whole_training_set() const {
+  return core::option<std::string>(options_, "train_data") == "all";
 }
 
 void Snas::new_epoch(int64_t epoch) {
   OneShotStrategy::new_epoch(epoch);
-  // SNAS's Temp_Scheduler: tau_e = (1 - e / E) (tau0 - tau_min) + tau_min.
+  // SNAS's Temp_Scheduler (utils.py): stepped at the start of every epoch,
+  // so epoch e uses t = e + 1: tau = max((1 - t / 150) (tau0 - tau_min) +
+  // tau_min, tau_min), the 150 hard-coded (`tau_epochs`; 0: the run's).
   const double t0 = core::option<double>(options_, "tau_max");
   const double t1 = core::option<double>(options_, "tau_min");
-  tau_ = (1.0 - static_cast<double>(epoch) / std::max<int64_t>(ctx_->epochs, 1)) *
-             (t0 - t1) +
-         t1;
+  const auto horizon = core::option<int64_t>(options_, "tau_epochs");
+  const double T = static_cast<double>(horizon > 0 ? horizon : std::max<int64_t>(ctx_->epochs, 1));
+  tau_ = std::max((1.0 - static_cast<double>(epoch + 1) / T) * (t0 - t1) + t1, t1);
 }
 
 torch::Tensor Snas::resource_penalty(const torch::Tensor& z,
@@ -81,6 +104,7 @@ void Snas::measure_costs(const torch::Tensor& x) {
   net.forward(x.narrow(0, 0, 1), search_space::PathSpec::weighted_all(
                                      torch::softmax(alpha_.detach(), 1)));
   const auto& mixed = net.mixed_ops();
+  const auto decisions = ctx_->space->decisions();
   const int64_t m = static_cast<int64_t>(mixed.size());
   const int64_t k = alpha_.size(1);
   costs_ = torch::zeros({m, k, 3}, torch::kFloat64);
@@ -90,31 +114,21 @@ void Snas::measure_costs(const torch::Tensor& x) {
     const auto& [decision, op] = mixed[i];
     rows[i] = decision;
     per_decision[decision] += 1;
-    const auto& shape = op->last_input_shape();
+    const auto& shape = op->last_input_shape();  // [N, C, H, W]
+    // The edge's stride: any non-`none` candidate's output size tells it.
+    int64_t stride = 1;
     for (int64_t j = 0; j < k; ++j) {
-      auto& candidate = op->op(j);
-      if (candidate.is_zero()) continue;
-      // Every conv of a DARTS/NB201 op produces the op's output size, so
-      // FLOPs = weights x output pixels (SNAS: flops = size * y^2) and the
-      // memory access = the convs' input and output maps + weights.
-      const auto out = candidate.forward(torch::zeros(shape, alpha_.options()).narrow(0, 0, 1));
-      const double pixels = static_cast<double>(out.size(2) * out.size(3));
-      double size = 0, flops = 0, mac = 0;
-      for (const auto& mod : candidate.modules(/*include_self=*/true)) {
-        if (auto* conv = mod->as<torch::nn::Conv2dImpl>()) {
-          const double w = static_cast<double>(conv->weight.numel());
-          size += w;
-          flops += w * pixels;
-          mac += pixels * (conv->options.in_channels() + conv->options.out_channels()) + w;
-        }
-      }
-      if (size == 0) {  // pooling or identity: touch the input and output
-        flops = static_cast<double>(out.numel() / out.size(0)) * (candidate.is_identity() ? 0 : 9);
-        mac = static_cast<double>(out.numel() / out.size(0)) * (candidate.is_identity() ? 0 : 2);
-      }
-      costs_[i][j][0] = size;
-      costs_[i][j][1] = flops;
-      costs_[i][j][2] = mac;
+      if (op->op(j).is_zero()) continue;
+      const auto out = op->op(j).forward(torch::zeros(shape, alpha_.options()).narrow(0, 0, 1));
+      stride = out.size(2) < shape[2] ? 2 : 1;
+      break;
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      const auto c = hardware::snas_op_cost(decisions[decision].candidates[j], shape[1],
+                                            shape[2], stride);
+      costs_[i][j][0] = c.size;
+      costs_[i][j][1] = c.flops;
+      costs_[i][j][2] = c.mac;
     }
   }
   rows_ = torch::tensor(rows, torch::kInt64).to(alpha_.device());
@@ -133,7 +147,7 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   net.train();
   const auto z = gumbel_softmax(alpha_, tau_);
   clear_weight_grads();
-  alpha_optimizer_->zero_grad();
+  alpha_.mutable_grad() = torch::Tensor();
   auto [loss, correct] =
       loss_and_correct(net.forward(train.x, search_space::PathSpec::weighted_all(z)),
                        train.y);
@@ -147,7 +161,8 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{alpha_},
                                     core::option<double>(options_, "alpha_grad_clip"));
   w_optimizer_->step();
-  alpha_optimizer_->step();
+  apply_alpha_gradient(alpha_.grad());
+  alpha_.mutable_grad() = torch::Tensor();
   return stats;
 }
 

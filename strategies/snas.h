@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include <torch/optim/optimizer.h>
 
 #include "strategies/one_shot.h"
 
@@ -15,10 +14,16 @@ namespace nas::strategies {
 /// softmax((alpha + G) / tau), one sample per forward pass shared by the
 /// cells of a type. Single level: one forward on the training batch, one
 /// backward, and both the weights and alpha step on that gradient (weights
-/// clipped at 5, alpha at 10). tau anneals linearly from tau_max (1) to
-/// tau_min (0.03). The resource penalty (the log form of SNAS, with weight
+/// clipped at 5, alpha at 10). `train_data` "all" (default): the weights
+/// train on the whole training set and the validation split is the test
+/// set, used only for the epoch-end eval pass, as train_search.py;
+/// "split": the DARTS split. tau anneals linearly from tau_max (1) to
+/// tau_min (0.03) as SNAS's Temp_Scheduler: epoch e uses t = e + 1 over a
+/// horizon of `tau_epochs` (150, hard-coded in the reference; 0: the run's
+/// epochs). The resource penalty (the log form of SNAS, with weight
 /// `resource_lambda`): per edge (log E[size] + log E[flops] + log E[mac]) / 3
-/// under Z, averaged over cells. Derive: `derive` "all" (default, the
+/// under Z with the costs of SNAS's operations.py (hardware/snas_cost.h),
+/// averaged over the cells of a type. Derive: `derive` "all" (default, the
 /// edge-all genotype: every edge keeps its argmax op, `none` included) or
 /// "top2".
 ///
@@ -34,6 +39,7 @@ class Snas : public OneShotStrategy {
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
   StepStats step(const Batch& train, const Batch& val) override;
+  bool uses_whole_training_set() const override;
   search_space::Architecture best() const override;
   nlohmann::json state() const override;
   double tau() const { return tau_; }

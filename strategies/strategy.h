@@ -24,6 +24,9 @@ struct SearchContext {
   search_space::Supernet supernet;  ///< shared by every one-shot strategy
   torch::Device device = torch::kCPU;
   core::Rng* rng = nullptr;         ///< the run's stream (checkpointed)
+  /// The run's seed: logging and monitoring draw from streams derived from
+  /// it (never from `rng`), so they cannot change the search.
+  uint64_t seed = 0;
   int64_t epochs = 0;
   int64_t steps_per_epoch = 0;
   /// The search's data, for strategies that score architectures at the end
@@ -63,6 +66,14 @@ class SearchStrategy {
   virtual void attach(SearchContext& ctx) = 0;
   virtual void new_epoch(int64_t epoch) = 0;
   virtual StepStats step(const Batch& train, const Batch& val) = 0;
+  /// After the last step of epoch `epoch`: extra fields for that epoch's
+  /// log line (e.g. an eval-mode pass over the validation split). Must not
+  /// consume `ctx.rng` or change what the search does next.
+  virtual nlohmann::json end_epoch(int64_t /*epoch*/) { return nlohmann::json::object(); }
+  /// True when the strategy trains its weights on the whole training set
+  /// (single-level, as SNAS's code): the loop then gives it every training
+  /// image as `train` and the test split as `val` (for monitoring only).
+  virtual bool uses_whole_training_set() const { return false; }
   /// Work after the last epoch (e.g. final selection by sampling).
   virtual void finish() {}
   virtual search_space::Architecture best() const = 0;

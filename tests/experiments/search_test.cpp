@@ -79,6 +79,64 @@ TEST(Search, SameSeedSameRunOtherSeedOther) {
   EXPECT_EQ(config["strategy"]["options"]["w_lr"], 0.025);  // defaults written out
 }
 
+// Options that only change what is logged (the epoch-end architecture of
+// random search) leave every number and the answer unchanged.
+TEST(Search, LoggingNeverChangesTheSearch) {
+  core::set_verbosity(0);
+  auto config = [](const std::string& out, int64_t logged) {
+    auto c = tiny_config(out, 3);
+    c["strategy"] = {{"name", "random_ws"},
+                     {"options", {{"eval_archs", 4}, {"epoch_eval_archs", logged}}}};
+    return resolve_config(search_defaults(), {c}, builtin_registries());
+  };
+  TempDir a, b;
+  const auto ra = run_search(config(a.str(), 0), false, builtin_registries());
+  const auto rb = run_search(config(b.str(), 6), false, builtin_registries());
+  auto la = log_of(a.str()), lb = log_of(b.str());
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) {
+    la[i].erase("arch");
+    lb[i].erase("arch");
+  }
+  EXPECT_EQ(la, lb);
+  EXPECT_EQ(ra.result["arch"], rb.result["arch"]);
+}
+
+// DARTS logs the reference's eval-mode pass over the validation split.
+TEST(Search, DartsLogsAnEvalPassEveryEpoch) {
+  core::set_verbosity(0);
+  TempDir a;
+  run_search(tiny_config(a.str(), 1), false, builtin_registries());
+  for (const auto& line : log_of(a.str())) {
+    ASSERT_TRUE(line.contains("eval_acc"));
+    EXPECT_GE(line["eval_acc"].get<double>(), 0.0);
+    EXPECT_LE(line["eval_acc"].get<double>(), 1.0);
+  }
+}
+
+// SNAS is single-level on the whole training set (train_search.py); the
+// bi-level strategies get the DARTS split.
+TEST(Search, SnasSeesEveryTrainingImage) {
+  const auto& r = builtin_registries();
+  EXPECT_TRUE(r.strategies.create("snas", nlohmann::json::object())->uses_whole_training_set());
+  EXPECT_FALSE(r.strategies.create("snas", {{"train_data", "split"}})->uses_whole_training_set());
+  for (const char* name : {"darts", "gdas", "proxyless", "fairnas", "random_ws"}) {
+    EXPECT_FALSE(r.strategies.create(name, nlohmann::json::object())->uses_whole_training_set())
+        << name;
+  }
+  auto options = data::default_data_options();
+  options["dataset"] = "synthetic";
+  options["synthetic"]["train_size"] = 100;
+  options["synthetic"]["test_size"] = 30;
+  const auto data = data::load_data(options);
+  const auto whole = data::make_search_split(data, options, 1, torch::kCPU, true);
+  EXPECT_EQ(whole.train->size(), 100);
+  EXPECT_EQ(whole.val->size(), 30);  // the test set, for monitoring only
+  const auto split = data::make_search_split(data, options, 1, torch::kCPU, false);
+  EXPECT_EQ(split.train->size(), 50);
+  EXPECT_EQ(split.val->size(), 50);
+}
+
 TEST(Search, InterruptedRunResumesToTheSameResult) {
   core::set_verbosity(0);
   TempDir whole, split;
@@ -200,7 +258,7 @@ TEST(ScratchEstimator, TrainsAndReportsAFailureAsAResult) {
   EXPECT_GT(good.seconds, 0.0);
   // A DARTS genotype is not an NB201 architecture: a failed result, not a throw.
   const auto bad = estimator->evaluate(
-      r.spaces.create("darts")->sample(*std::make_unique<core::Rng>(1)), {});
+      r.spaces.create("darts")->sample(*std::make_unique<core::Rng>(1), false), {});
   EXPECT_FALSE(bad.ok);
   EXPECT_FALSE(bad.message.empty());
 }

@@ -108,7 +108,7 @@ TEST(DartsGenotype, SampleAndMutateStayValid) {
   auto s = space();
   core::Rng rng(3);
   for (int t = 0; t < 50; ++t) {
-    const auto a = s.sample(rng);
+    const auto a = s.sample(rng, false);
     const auto b = s.mutate(a, rng);
     EXPECT_NE(a, b);
     EXPECT_EQ(s.parse(s.format(b)), b);

@@ -46,7 +46,7 @@ TEST(Nb201, StringRoundTripAndPartialForms) {
             "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|");
   core::Rng rng(1);
   for (int i = 0; i < 20; ++i) {
-    const auto a = s.sample(rng);
+    const auto a = s.sample(rng, true);
     EXPECT_EQ(s.parse(s.format(a)), a);
     EXPECT_NE(s.mutate(a, rng), a);
   }

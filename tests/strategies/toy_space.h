@@ -107,9 +107,11 @@ class ToySpace : public search_space::SearchSpace {
     for (int64_t d = 0; d < decisions_; ++d) ops.push_back(w[d].argmax().item<int64_t>());
     return from_ops(ops);
   }
-  search_space::Architecture sample(core::Rng& rng) const override {
+  search_space::Architecture sample(core::Rng& rng, bool include_none) const override {
     std::vector<int64_t> ops;
-    for (int64_t d = 0; d < decisions_; ++d) ops.push_back(rng.uniform_int(k_));
+    for (int64_t d = 0; d < decisions_; ++d) {
+      ops.push_back(include_none ? rng.uniform_int(k_) : 1 + rng.uniform_int(k_ - 1));
+    }
     return from_ops(ops);
   }
   search_space::Architecture mutate(const search_space::Architecture& a,

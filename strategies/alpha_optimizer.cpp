@@ -1,0 +1,94 @@
+#include "strategies/alpha_optimizer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/options.h"
+
+namespace nas::strategies {
+
+namespace {
+double optional_double(const nlohmann::json& o, const char* key, double fallback) {
+  return o.contains(key) ? core::option<double>(o, key) : fallback;
+}
+}  // namespace
+
+AlphaOptimizer::AlphaOptimizer(const nlohmann::json& o, const torch::Tensor& alpha) {
+  const auto kind = o.contains("alpha_optimizer")
+                        ? core::option<std::string>(o, "alpha_optimizer")
+                        : std::string("adam");
+  if (kind != "adam" && kind != "sgd") {
+    throw ConfigError(fmt::format(
+        "option 'alpha_optimizer': expected \"adam\" or \"sgd\", found \"{}\"", kind));
+  }
+  adam_ = kind == "adam";
+  lr_ = core::option<double>(o, "alpha_lr");
+  if (!(lr_ >= 0)) {
+    throw ConfigError(fmt::format("option 'alpha_lr': expected >= 0, found {}", lr_));
+  }
+  weight_decay_ = optional_double(o, "alpha_weight_decay", 0.0);
+  if (adam_) {
+    beta1_ = optional_double(o, "alpha_beta1", 0.9);
+    beta2_ = optional_double(o, "alpha_beta2", 0.999);
+    eps_ = optional_double(o, "alpha_eps", 1e-8);
+    for (auto [key, v] : {std::pair{"alpha_beta1", beta1_}, {"alpha_beta2", beta2_}}) {
+      if (!(v >= 0 && v < 1)) {
+        throw ConfigError(fmt::format("option '{}': expected a number in [0, 1), found {}",
+                                      key, v));
+      }
+    }
+  }
+  const auto opts = alpha.options().requires_grad(false);
+  exp_avg_ = torch::zeros(alpha.sizes(), opts);
+  exp_avg_sq_ = torch::zeros(alpha.sizes(), opts);
+  steps_ = torch::zeros({alpha.size(0)}, opts.dtype(torch::kFloat64));
+}
+
+void AlphaOptimizer::step(torch::Tensor& alpha, const torch::Tensor& grad_in,
+                          const torch::Tensor& rows) {
+  torch::NoGradGuard guard;
+  auto grad = grad_in.detach();
+  if (weight_decay_ != 0) grad = grad + weight_decay_ * alpha.detach();
+  const auto mask = rows.defined() ? rows.to(alpha.device(), torch::kBool)
+                                   : torch::ones({alpha.size(0)}, alpha.options().dtype(torch::kBool));
+  const auto m = mask.unsqueeze(1);
+  if (!adam_) {
+    alpha.sub_(torch::where(m, lr_ * grad, torch::zeros_like(grad)));
+    steps_.add_(mask.to(torch::kFloat64));
+    return;
+  }
+  // torch.optim.Adam (non-amsgrad), per row.
+  exp_avg_ = torch::where(m, exp_avg_ * beta1_ + (1 - beta1_) * grad, exp_avg_);
+  exp_avg_sq_ = torch::where(m, exp_avg_sq_ * beta2_ + (1 - beta2_) * grad * grad, exp_avg_sq_);
+  steps_.add_(mask.to(torch::kFloat64));
+  const auto t = steps_.clamp_min(1.0);
+  const auto bc1 = (1 - torch::pow(beta1_, t)).to(alpha.scalar_type()).unsqueeze(1);
+  const auto bc2 = (1 - torch::pow(beta2_, t)).to(alpha.scalar_type()).unsqueeze(1);
+  const auto denom = exp_avg_sq_.sqrt() / bc2.sqrt() + eps_;
+  const auto update = lr_ / bc1 * exp_avg_ / denom;
+  alpha.sub_(torch::where(m, update, torch::zeros_like(update)));
+}
+
+void AlphaOptimizer::save(torch::serialize::OutputArchive& archive) const {
+  archive.write("exp_avg", exp_avg_);
+  archive.write("exp_avg_sq", exp_avg_sq_);
+  archive.write("steps", steps_);
+}
+
+void AlphaOptimizer::load(torch::serialize::InputArchive& archive) {
+  torch::Tensor a, b, s;
+  archive.read("exp_avg", a);
+  archive.read("exp_avg_sq", b);
+  archive.read("steps", s);
+  if (!a.sizes().equals(exp_avg_.sizes()) || !s.sizes().equals(steps_.sizes())) {
+    throw Error(fmt::format("checkpoint: the alpha optimizer state has shape {}, the "
+                            "search expects {}",
+                            fmt::join(a.sizes(), "x"), fmt::join(exp_avg_.sizes(), "x")));
+  }
+  exp_avg_.copy_(a);
+  exp_avg_sq_.copy_(b);
+  steps_.copy_(s);
+}
+
+}  // namespace nas::strategies
