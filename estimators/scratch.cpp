@@ -23,6 +23,7 @@ nlohmann::json TrainOptions::defaults() {
           {"lr_min", d.lr_min},
           {"momentum", d.momentum},
           {"weight_decay", d.weight_decay},
+          {"nesterov", d.nesterov},
           {"grad_clip", d.grad_clip},
           {"auxiliary_weight", d.auxiliary_weight},
           {"drop_path_prob", d.drop_path_prob}};
@@ -35,6 +36,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.lr_min = core::option<double>(j, "lr_min");
   o.momentum = core::option<double>(j, "momentum");
   o.weight_decay = core::option<double>(j, "weight_decay");
+  o.nesterov = core::option<bool>(j, "nesterov");
   o.grad_clip = core::option<double>(j, "grad_clip");
   o.auxiliary_weight = core::option<double>(j, "auxiliary_weight");
   o.drop_path_prob = core::option<double>(j, "drop_path_prob");
@@ -142,7 +144,8 @@ TrainResult train_network(
   auto params = net.parameters();
   torch::optim::SGD optimizer(params, torch::optim::SGDOptions(o.lr)
                                           .momentum(o.momentum)
-                                          .weight_decay(o.weight_decay));
+                                          .weight_decay(o.weight_decay)
+                                          .nesterov(o.nesterov));
   TrainResult result;
   int64_t first_epoch = 0;
   double seconds_before = 0;
@@ -193,7 +196,7 @@ TrainResult train_network(
         return result;
       }
       loss.backward();
-      torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+      if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
       optimizer.step();
       running.loss += value * b.size();
       running.accuracy += logits.argmax(1).eq(b.y).sum().item<double>();

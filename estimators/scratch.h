@@ -22,7 +22,8 @@ struct TrainOptions {
   double lr_min = 0.0;
   double momentum = 0.9;
   double weight_decay = 3e-4;
-  double grad_clip = 5.0;
+  bool nesterov = false;
+  double grad_clip = 5.0;  ///< 0: no clipping
   double auxiliary_weight = 0.4;
   double drop_path_prob = 0.2;
 

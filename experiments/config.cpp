@@ -56,6 +56,31 @@ nlohmann::json train_defaults() {
   };
 }
 
+nlohmann::json train_space_recipe(const std::string& space) {
+  if (space != "nb201") return nlohmann::json::object();
+  // NAS-Bench-201's training setting (AutoDL configs/nas-benchmark/
+  // hyper-opts/200E.config): C=16, N=5, 200 epochs, SGD lr 0.1 with
+  // Nesterov momentum 0.9, weight decay 5e-4, cosine to 0, batch 256, no
+  // auxiliary head, drop-path, cutout or gradient clipping.
+  return {{"network", {{"C", 16}, {"cells_per_stage", 5}, {"auxiliary", false}}},
+          {"train",
+           {{"epochs", 200}, {"lr", 0.1}, {"lr_min", 0.0}, {"momentum", 0.9},
+            {"weight_decay", 5e-4}, {"nesterov", true}, {"grad_clip", 0.0},
+            {"auxiliary_weight", 0.0}, {"drop_path_prob", 0.0}}},
+          {"data", {{"batch", 256}, {"cutout", 0}}}};
+}
+
+std::string space_of(const std::vector<nlohmann::json>& layers, const std::string& fallback) {
+  std::string name = fallback;
+  for (const auto& layer : layers) {
+    if (layer.is_object() && layer.contains("space") && layer["space"].is_object() &&
+        layer["space"].contains("name") && layer["space"]["name"].is_string()) {
+      name = layer["space"]["name"].get<std::string>();
+    }
+  }
+  return name;
+}
+
 std::vector<std::string> preset_names(const std::string& kind) {
   std::vector<std::string> names;
   const std::string prefix = kind + "-";

@@ -27,6 +27,14 @@ const Registries& builtin_registries();
 nlohmann::json search_defaults();
 nlohmann::json train_defaults();
 
+/// The training recipe of a space's reference, layered between the train
+/// defaults (DARTS's evaluation) and the user's layers: NAS-Bench-201's
+/// 200-epoch setting for "nb201", nothing for "darts".
+nlohmann::json train_space_recipe(const std::string& space);
+/// The space a list of config layers selects (the last `space.name`), or
+/// `fallback`.
+std::string space_of(const std::vector<nlohmann::json>& layers, const std::string& fallback);
+
 /// A preset by name (configs/<kind>-<name>.json, embedded at build time);
 /// ConfigError listing the presets of that kind otherwise.
 nlohmann::json preset(const std::string& kind, const std::string& name);

@@ -58,6 +58,8 @@ int run_train_command(const std::vector<std::string>& args) {
     layers.insert(layers.begin(), inherited);
   }
   layers.push_back(from_arch);
+  layers.insert(layers.begin(),
+                experiments::train_space_recipe(experiments::space_of(layers, "darts")));
   const auto config = experiments::resolve_config(
       experiments::train_defaults(), layers, experiments::builtin_registries());
   if (vm["print-config"].as<bool>()) {

@@ -215,6 +215,30 @@ TEST(Config, PresetsResolve) {
         << name;
   }
   EXPECT_THROW(preset("search", "nope"), ConfigError);
+  // A reference recipe for every strategy on every space, naming both.
+  for (const auto& space : builtin_registries().spaces.names()) {
+    for (const auto& strategy : builtin_registries().strategies.names()) {
+      const auto c = preset("search", space + "-" + strategy);
+      EXPECT_EQ(c["space"]["name"], space);
+      EXPECT_EQ(c["strategy"]["name"], strategy);
+    }
+  }
+}
+
+// `nas train --space nb201` gets NAS-Bench-201's training setting, not the
+// DARTS evaluation recipe; the user's layers still win.
+TEST(Config, Nb201TrainsWithItsBenchmarkRecipe) {
+  const nlohmann::json user = {{"space", {{"name", "nb201"}}}, {"train", {{"epochs", 3}}}};
+  const auto c = resolve_config(
+      train_defaults(), {train_space_recipe(space_of({user}, "darts")), user},
+      builtin_registries());
+  EXPECT_EQ(c["network"]["C"], 16);
+  EXPECT_EQ(c["network"]["auxiliary"], false);
+  EXPECT_EQ(c["train"]["lr"], 0.1);
+  EXPECT_EQ(c["train"]["nesterov"], true);
+  EXPECT_EQ(c["train"]["epochs"], 3);
+  EXPECT_EQ(c["data"]["batch"], 256);
+  EXPECT_EQ(train_space_recipe("darts"), nlohmann::json::object());
 }
 
 TEST(Registries, EveryBuiltinIsCreatableFromDefaults) {
