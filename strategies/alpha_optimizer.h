@@ -20,7 +20,7 @@ namespace nas::strategies {
 /// alpha_eps (1e-8 when absent), alpha_weight_decay (0 when absent).
 class AlphaOptimizer {
  public:
-  AlphaOptimizer() = default;
+
   AlphaOptimizer(const nlohmann::json& options, const torch::Tensor& alpha);
 
   /// One step of `alpha` (in place, no autograd) with gradient `grad`

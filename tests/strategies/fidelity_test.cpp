@@ -2,6 +2,8 @@
 // authors' code runs it (ALGORITHMS.md; SNAS-Series, proxylessnas,
 // randomNAS_release, AutoDL-Projects).
 #include <gtest/gtest.h>
+
+#include <array>
 #include <torch/torch.h>
 
 #include "hardware/snas_cost.h"
@@ -49,35 +51,45 @@ TEST(AlphaOptimizer, EqualsTorchAdamAndSkipsRowsExactly) {
   EXPECT_TRUE(ours[1].allclose(rows[1].detach(), 1e-12, 1e-14));
 }
 
-// ProxylessNAS full_v2 (the reference default): every candidate's gate gets
-// dL/dg_j = <dL/dy, o_j(x)>, and dL/dalpha_i = sum_j dg_j p_j (delta_ij - p_i)
-// over the full softmax — checked by hand on a 3-op decision (none, block1,
-// block2) whose output is head(g1 o1(x) + g2 o2(x)).
-TEST(Proxyless, FullV2GradientMatchesTheFormula) {
-  Harness h("proxyless", {{"warmup_epochs", 0}}, std::make_unique<testing::ToySpace>(1, 3),
-            {}, testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
-  auto& px = static_cast<Proxyless&>(*h.strategy);
-  px.new_epoch(0);
-  {
-    torch::NoGradGuard guard;
-    const_cast<torch::Tensor&>(px.alpha()).copy_(torch::tensor({{0.3, -0.2, 0.5}}));
-  }
-  const auto alpha_before = px.alpha().detach().clone();
-  const auto val = h.val->batch(0, 0);
+/// dL/dg_k = <dL/dlogits, W o_k(x)> by hand for the 3-op toy decision
+/// (none, block1, block2) whose output is head(o_active(x)); L is the mean
+/// cross-entropy with label smoothing `smoothing`.
+std::array<double, 3> toy_gate_gradients(Harness& h, const Batch& val, int64_t active,
+                                         double smoothing) {
   auto& net = *h.ctx.supernet;
   net.train();
   auto& mixed = *net.mixed_ops()[0].second;
-  const auto o1 = mixed.op(1).forward(val.x).detach();
-  const auto o2 = mixed.op(2).forward(val.x).detach();
+  torch::Tensor o[3];
+  o[1] = mixed.op(1).forward(val.x).detach();
+  o[2] = mixed.op(2).forward(val.x).detach();
   const auto w = net.named_parameters()["head.weight"].detach();
   const auto b = net.named_parameters()["head.bias"].detach();
-  const auto p_out = torch::softmax(torch::matmul(o2, w.t()) + b, 1);  // active = op 2
-  const auto onehot = torch::zeros_like(p_out).scatter_(1, val.y.unsqueeze(1), 1.0);
-  // Label smoothing 0.1 (the reference's): target = 0.9 onehot + 0.1 / classes.
-  const auto target = 0.9 * onehot + 0.1 / p_out.size(1);
-  const auto logits_grad = (p_out - target) / val.size();
-  const double dg[3] = {0.0, (logits_grad * torch::matmul(o1, w.t())).sum().item<double>(),
-                        (logits_grad * torch::matmul(o2, w.t())).sum().item<double>()};
+  const auto p = torch::softmax(torch::matmul(o[active], w.t()) + b, 1);
+  const auto onehot = torch::zeros_like(p).scatter_(1, val.y.unsqueeze(1), 1.0);
+  const auto target = (1 - smoothing) * onehot + smoothing / p.size(1);
+  const auto logits_grad = (p - target) / val.size();
+  return {0.0, (logits_grad * torch::matmul(o[1], w.t())).sum().item<double>(),
+          (logits_grad * torch::matmul(o[2], w.t())).sum().item<double>()};
+}
+
+Proxyless& proxyless_with_alpha(Harness& h, const torch::Tensor& alpha) {
+  auto& px = static_cast<Proxyless&>(*h.strategy);
+  px.new_epoch(0);
+  torch::NoGradGuard guard;
+  const_cast<torch::Tensor&>(px.alpha()).copy_(alpha);
+  return px;
+}
+
+// ProxylessNAS full_v2 (the reference default): every candidate's gate gets
+// dL/dg_j = <dL/dy, o_j(x)>, and dL/dalpha_i = sum_j dg_j p_j (delta_ij - p_i)
+// over the full softmax (Eq. 4), with the reference's label smoothing 0.1.
+TEST(Proxyless, FullV2GradientMatchesTheFormula) {
+  Harness h("proxyless", {{"warmup_epochs", 0}}, std::make_unique<testing::ToySpace>(1, 3),
+            {}, testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
+  auto& px = proxyless_with_alpha(h, torch::tensor({{0.3, -0.2, 0.5}}));
+  const auto alpha_before = px.alpha().detach().clone();
+  const auto val = h.val->batch(0, 0);
+  const auto dg = toy_gate_gradients(h, val, 2, 0.1);
   const auto p = torch::softmax(alpha_before[0], 0);
   StepStats stats;
   const auto grad = px.alpha_step(val, {{2, {0, 1, 2}}}, stats);
@@ -95,6 +107,29 @@ TEST(Proxyless, FullV2GradientMatchesTheFormula) {
   const auto g0 = px.alpha_step(val, {{0, {0, 1, 2}}}, stats);
   EXPECT_EQ(g0.abs().sum().item<double>(), 0.0);
   EXPECT_TRUE(px.alpha().detach().equal(before));
+}
+
+// Two mode: Eq. 4 on the renormalised pair, then the pair is shifted so the
+// unsampled op keeps its probability.
+TEST(Proxyless, TwoModeGradientMatchesTheFormula) {
+  Harness h("proxyless",
+            {{"warmup_epochs", 0}, {"binary_mode", "two"}, {"label_smoothing", 0.0}},
+            std::make_unique<testing::ToySpace>(1, 3), {},
+            testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
+  auto& px = proxyless_with_alpha(h, torch::tensor({{0.3, -0.2, 0.5}}));
+  const auto alpha_before = px.alpha().detach().clone();
+  const auto val = h.val->batch(0, 0);
+  const auto dg = toy_gate_gradients(h, val, 1, 0.0);
+  const auto pair = torch::softmax(alpha_before[0].narrow(0, 1, 2), 0);
+  const double p1 = pair[0].item<double>(), p2 = pair[1].item<double>();
+  StepStats stats;
+  const auto grad = px.alpha_step(val, {{1, {1, 2}}}, stats);
+  EXPECT_NEAR(grad[0][1].item<double>(), dg[1] * p1 * (1 - p1) + dg[2] * p2 * (0 - p1), 1e-6);
+  EXPECT_NEAR(grad[0][2].item<double>(), dg[1] * p1 * (0 - p2) + dg[2] * p2 * (1 - p2), 1e-6);
+  EXPECT_EQ(grad[0][0].item<double>(), 0.0);
+  EXPECT_NEAR(torch::softmax(px.alpha().detach(), 1)[0][0].item<double>(),
+              torch::softmax(alpha_before, 1)[0][0].item<double>(), 1e-6);
+  EXPECT_FALSE(px.alpha().detach().equal(alpha_before));
 }
 
 // In two mode the objective sees the renormalised pair only (the

@@ -185,62 +185,6 @@ TEST(Snas, DerivesEdgeAllGenotypes) {
   EXPECT_EQ(h.space->parse(h.space->format(arch)), arch);
 }
 
-// ProxylessNAS's alpha gradient against Eq. 4 computed by hand on a
-// 3-op decision (none, block1, block2) whose supernet output is
-// head(g1 * o1(x) + g2 * o2(x)).
-TEST(Proxyless, AlphaGradientMatchesTheFormula) {
-  auto toy = std::make_unique<testing::ToySpace>(1, 3);
-  Harness h("proxyless", {{"warmup_epochs", 0}, {"binary_mode", "two"}, {"label_smoothing", 0.0}},
-            std::move(toy), {},
-            testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
-  auto& px = static_cast<Proxyless&>(*h.strategy);
-  px.new_epoch(0);
-  {
-    torch::NoGradGuard guard;
-    const_cast<torch::Tensor&>(px.alpha()).copy_(torch::tensor({{0.3, -0.2, 0.5}}));
-  }
-  const auto alpha_before = px.alpha().detach().clone();
-  const auto val = h.val->batch(0, 0);
-
-  // dL/dg_k = <dL/dlogits, W o_k(x)> with L the mean cross-entropy.
-  auto& net = *h.ctx.supernet;
-  net.train();
-  torch::Tensor o1, o2, logits_grad, w;
-  {
-    auto& mixed = *net.mixed_ops()[0].second;
-    o1 = mixed.op(1).forward(val.x).detach();
-    o2 = mixed.op(2).forward(val.x).detach();
-    auto head = net.named_parameters()["head.weight"].detach();
-    auto bias = net.named_parameters()["head.bias"].detach();
-    auto logits = torch::matmul(o1, head.t()) + bias;  // active = op 1
-    auto p = torch::softmax(logits, 1);
-    auto onehot = torch::zeros_like(p).scatter_(1, val.y.unsqueeze(1), 1.0);
-    logits_grad = (p - onehot) / val.size();
-    w = head;
-  }
-  const double dg1 = (logits_grad * torch::matmul(o1, w.t())).sum().item<double>();
-  const double dg2 = (logits_grad * torch::matmul(o2, w.t())).sum().item<double>();
-  const auto pair = torch::softmax(alpha_before[0].narrow(0, 1, 2), 0);
-  const double p1 = pair[0].item<double>(), p2 = pair[1].item<double>();
-  const double expect1 = dg1 * p1 * (1 - p1) + dg2 * p2 * (0 - p1);
-  const double expect2 = dg1 * p1 * (0 - p2) + dg2 * p2 * (1 - p2);
-
-  StepStats stats;
-  const auto grad = px.alpha_step(val, {{1, {1, 2}}}, stats);
-  EXPECT_NEAR(grad[0][1].item<double>(), expect1, 1e-6);
-  EXPECT_NEAR(grad[0][2].item<double>(), expect2, 1e-6);
-  EXPECT_EQ(grad[0][0].item<double>(), 0.0);
-  // The unsampled op keeps its probability after the step and rescale.
-  EXPECT_NEAR(torch::softmax(px.alpha().detach(), 1)[0][0].item<double>(),
-              torch::softmax(alpha_before, 1)[0][0].item<double>(), 1e-6);
-  EXPECT_FALSE(px.alpha().detach().equal(alpha_before));
-  // An active `none` gives no update.
-  const auto before_none = px.alpha().detach().clone();
-  const auto g0 = px.alpha_step(val, {{0, {0, 2}}}, stats);
-  EXPECT_EQ(g0.abs().sum().item<double>(), 0.0);
-  EXPECT_TRUE(px.alpha().detach().allclose(before_none));
-}
-
 // Every strategy: same seed, same answer; checkpoint + load continues
 // exactly (the shared contract, on the toy space).
 TEST(Strategies, SaveLoadContinuesExactly) {
