@@ -6,7 +6,13 @@
 
 namespace nas::core {
 
-/// Reads a JSON file; Error naming the file and the line/column on bad JSON.
+/// Parses JSON text from `where` (a file name, a flag): ConfigError naming
+/// `where` and the line/column on bad JSON or a number out of range, and
+/// on nesting deeper than 64 levels or text over 64 MiB (checked before
+/// parsing, so hostile input cannot exhaust the stack).
+nlohmann::json parse_json(const std::string& text, const std::string& where);
+
+/// Reads a JSON file with parse_json; Error when it cannot be read.
 nlohmann::json read_json_file(const std::string& path);
 
 /// Writes `value` pretty-printed, atomically (temporary file + rename), so a

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace nas::core {
 
@@ -51,7 +52,7 @@ nlohmann::json resolve_options(const nlohmann::json& defaults,
   if (!given.is_object()) {
     throw ConfigError(fmt::format("{}: expected an object, found {} ({})",
                                   where.empty() ? "options" : where,
-                                  given.dump(), json_type_name(given)));
+                                  core::printable(given.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace), 60), json_type_name(given)));
   }
   nlohmann::json out = defaults;
   for (auto it = given.begin(); it != given.end(); ++it) {
@@ -64,7 +65,7 @@ nlohmann::json resolve_options(const nlohmann::json& defaults,
     if (!compatible(*def, *it)) {
       throw ConfigError(fmt::format(
           "option '{}': expected {} (like {}), found {} ({})", path,
-          json_type_name(*def), def->dump(), it->dump(), json_type_name(*it)));
+          json_type_name(*def), core::printable(def->dump(), 60), core::printable(it->dump(-1, ' ', true, nlohmann::json::error_handler_t::replace), 60), json_type_name(*it)));
     }
     if (def->is_object() && !def->empty()) {
       out[it.key()] = resolve_options(*def, *it, path);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace nas::core {
 
@@ -16,7 +17,7 @@ T option(const nlohmann::json& options, const std::string& key) {
     return it->get<T>();
   } catch (const nlohmann::json::exception&) {
     throw ConfigError(fmt::format("option '{}': unexpected value {} ({})", key,
-                                  it->dump(), json_type_name(*it)));
+                                  core::printable(it->dump(-1, ' ', true, nlohmann::json::error_handler_t::replace), 60), json_type_name(*it)));
   }
 }
 

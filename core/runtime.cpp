@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include <fstream>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <torch/version.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace nas::core {
 
@@ -19,10 +22,11 @@ torch::Device parse_device(const std::string& text) {
   if (text.rfind("cuda", 0) == 0) {
     int index = -1;
     if (text.size() > 4) {
-      if (text[4] != ':' || text.size() == 5 ||
+      if (text[4] != ':' || text.size() == 5 || text.size() > 8 ||
           text.find_first_not_of("0123456789", 5) != std::string::npos) {
         throw ConfigError(fmt::format(
-            "--device: expected cpu, cuda or cuda:N, found '{}'", text));
+            "--device: expected cpu, cuda or cuda:N (N < 1000), found '{}'",
+            core::printable(text, 40)));
       }
       index = std::stoi(text.substr(5));
     }
@@ -58,6 +62,17 @@ int set_threads(int threads) {
 }
 
 std::string torch_version() { return TORCH_VERSION; }
+
+double available_memory_mib() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib / 1024.0;
+  }
+  return 0.0;
+}
 
 double peak_rss_mib() {
   struct rusage usage {};

@@ -23,6 +23,8 @@ std::string torch_version();
 /// Peak resident memory of this process in MiB (CPU), and the peak CUDA
 /// memory allocated in MiB when `device` is CUDA (0 otherwise).
 double peak_rss_mib();
+/// MemAvailable of /proc/meminfo in MiB (0 when unknown).
+double available_memory_mib();
 
 /// Facts about the build and the machine for `nas --version` and env.json.
 nlohmann::json environment_info(const torch::Device& device, int threads);

@@ -66,6 +66,23 @@ class GzFile {
            (uint32_t{b[2]} << 8) | uint32_t{b[3]};
   }
 
+  /// Reads `n` bytes into a uint8 tensor in chunks, so memory follows the
+  /// data that is really there (a header may claim far more); returns the
+  /// bytes found, fewer than `n` when the file ends early.
+  torch::Tensor read_tensor(int64_t n, int64_t* got) {
+    std::vector<torch::Tensor> chunks;
+    *got = 0;
+    while (*got < n) {
+      auto chunk = torch::empty({std::min<int64_t>(n - *got, int64_t{64} << 20)}, torch::kUInt8);
+      const int64_t k = read(chunk.data_ptr<uint8_t>(), chunk.numel());
+      if (k == 0) break;
+      chunks.push_back(chunk.narrow(0, 0, k));
+      *got += k;
+      if (k < chunk.numel()) break;
+    }
+    return chunks.empty() ? torch::empty({0}, torch::kUInt8) : torch::cat(chunks);
+  }
+
   bool at_end() {
     unsigned char extra = 0;
     return read(&extra, 1) == 0;
@@ -148,15 +165,16 @@ Dataset read_idx(const std::string& images_path,
       throw Error(fmt::format("{}: implausible image size {}x{}", images_path,
                               rows, cols));
     }
-    out.images = torch::empty({n, 1, rows, cols}, torch::kUInt8);
     const int64_t want = n * rows * cols;
-    const int64_t got = f.read(out.images.data_ptr<uint8_t>(), want);
+    int64_t got = 0;
+    const auto pixels = f.read_tensor(want, &got);
     if (got != want) {
       throw Error(fmt::format(
           "{}: truncated: expected {} bytes of pixels for {} images of {}x{}, "
           "found {}",
           images_path, want, n, rows, cols, got));
     }
+    out.images = pixels.view({n, 1, rows, cols});
     if (!f.at_end()) {
       throw Error(fmt::format(
           "{}: unexpected data after {} images of {}x{} (corrupt header?)",
@@ -178,8 +196,8 @@ Dataset read_idx(const std::string& images_path,
                               labels_path, n, images_path,
                               out.images.size(0)));
     }
-    auto raw = torch::empty({n}, torch::kUInt8);
-    const int64_t got = f.read(raw.data_ptr<uint8_t>(), n);
+    int64_t got = 0;
+    const auto raw = f.read_tensor(n, &got);
     if (got != n) {
       throw Error(fmt::format("{}: truncated: expected {} labels, found {}",
                               labels_path, n, got));

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -71,7 +72,7 @@ bool file_exists(const std::string& path) {
   return !path.empty() && std::ifstream(path).good();
 }
 
-void save_train_checkpoint(const std::string& path,
+void save_train_checkpoint(const std::string& path, const nlohmann::json& fingerprint,
                            search_space::NetworkImpl& net,
                            torch::optim::SGD& optimizer, int64_t next_epoch,
                            const TrainResult& r) {
@@ -87,23 +88,17 @@ void save_train_checkpoint(const std::string& path,
                                r.test.accuracy, static_cast<double>(r.test.count),
                                r.seconds},
                               torch::kFloat64));
-  const auto tmp = path + ".tmp";
-  archive.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw Error(fmt::format("cannot write {}", path));
-  }
+  core::write_fingerprint(archive, fingerprint);
+  core::save_checked(archive, path);
 }
 
-int64_t load_train_checkpoint(const std::string& path,
+int64_t load_train_checkpoint(const std::string& path, const nlohmann::json& fingerprint,
                               search_space::NetworkImpl& net,
                               torch::optim::SGD& optimizer, TrainResult& r) {
   torch::serialize::InputArchive archive, net_archive, opt_archive;
+  core::load_checked(archive, path);
+  if (!fingerprint.is_null()) core::check_fingerprint(archive, fingerprint, path);
   try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: not a readable checkpoint ({})", path,
-                            std::string(e.what_without_backtrace())));
-  }
   archive.read("network", net_archive);
   archive.read("optimizer", opt_archive);
   net.load(net_archive);
@@ -118,20 +113,21 @@ int64_t load_train_checkpoint(const std::string& path,
   r.test = {m[2], m[3], static_cast<int64_t>(m[4])};
   r.seconds = m[5];
   return epoch.item<int64_t>();
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: the checkpoint does not fit this network ({})", path,
+                            std::string(e.what_without_backtrace())));
+  }
 }
 
 }  // namespace
 
 int64_t checkpoint_epoch(const std::string& path) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: not a readable checkpoint ({})", path,
-                            std::string(e.what_without_backtrace())));
-  }
+  core::load_checked(archive, path);
   torch::Tensor epoch;
-  archive.read("epoch", epoch);
+  if (!archive.try_read("epoch", epoch)) {
+    throw Error(fmt::format("{}: not a training checkpoint (no epoch)", path));
+  }
   return epoch.item<int64_t>();
 }
 
@@ -150,9 +146,13 @@ TrainResult train_network(
   int64_t first_epoch = 0;
   double seconds_before = 0;
   if (file_exists(control.checkpoint)) {
-    first_epoch = load_train_checkpoint(control.checkpoint, net, optimizer, result);
+    first_epoch = load_train_checkpoint(control.checkpoint, control.fingerprint, net,
+                                        optimizer, result);
     seconds_before = result.seconds;
     core::info("resuming training at epoch {}/{}", first_epoch + 1, o.epochs);
+  } else if (!control.checkpoint.empty()) {
+    // The state before the first epoch, so a stop inside it loses nothing.
+    save_train_checkpoint(control.checkpoint, control.fingerprint, net, optimizer, 0, result);
   }
   auto elapsed = [&] {
     return seconds_before + std::chrono::duration<double>(
@@ -228,7 +228,8 @@ TrainResult train_network(
     }
     result.seconds = elapsed();
     if (!control.checkpoint.empty()) {
-      save_train_checkpoint(control.checkpoint, net, optimizer, epoch + 1, result);
+      save_train_checkpoint(control.checkpoint, control.fingerprint, net, optimizer,
+                            epoch + 1, result);
     }
   }
   result.seconds = elapsed();

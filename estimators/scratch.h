@@ -47,9 +47,12 @@ struct TrainControl {
   /// Where to save after every epoch (and to resume from when it exists);
   /// empty: no checkpoint.
   std::string checkpoint;
+  /// The run's config, whose fingerprint the checkpoint stores and a resume
+  /// must match (null: not checked).
+  nlohmann::json fingerprint;
   /// Polled before every step; true stops the run (the last epoch's
-  /// checkpoint resumes it exactly: the epoch restarts with the same random
-  /// state).
+  /// checkpoint — one is written before the first epoch too — resumes it
+  /// exactly: the epoch restarts with the same random state).
   std::function<bool()> should_stop;
 };
 

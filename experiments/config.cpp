@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/json_io.h"
 #include "core/options.h"
 #include "data/source.h"
 #include "estimators/scratch.h"
@@ -124,8 +125,17 @@ void set_path(nlohmann::json& config, const std::string& path,
 
 nlohmann::json parse_value(const std::string& text) {
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
+    return core::parse_json(text, "--set value");
+  } catch (const ConfigError& e) {
+    // Not JSON: the text itself (e.g. --set space.name=nb201); but
+    // something that would be JSON and is not is reported.
+    const std::string message = e.what();
+    if (message.find("deeper than") != std::string::npos ||
+        message.find("bytes of JSON") != std::string::npos ||
+        message.find("out of range") != std::string::npos ||
+        message.find("overflow") != std::string::npos) {
+      throw;
+    }
     return text;
   }
 }

@@ -1,6 +1,5 @@
 #include "experiments/run_dir.h"
 
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,13 +17,48 @@ namespace fs = std::filesystem;
 
 bool RunDir::has(const std::string& name) const { return fs::exists(file(name)); }
 
-void RunDir::create(bool resume) const {
-  if (!resume && has("config.json")) {
+void RunDir::check(bool resume) const {
+  std::error_code ec;
+  const auto status = fs::symlink_status(path_, ec);
+  const bool exists = !ec && fs::exists(status);
+  if (!resume) {
+    if (!exists) return;
+    if (!fs::is_directory(fs::status(path_, ec))) {
+      throw ConfigError(fmt::format("--out {}: exists and is not a directory", path_));
+    }
+    if (fs::directory_iterator(path_, ec) == fs::directory_iterator()) return;  // empty
+    if (has("config.json")) {
+      throw ConfigError(fmt::format(
+          "{} already holds a run (config.json exists); use --resume {} to continue it, "
+          "or --out to choose another directory",
+          path_, path_));
+    }
     throw ConfigError(fmt::format(
-        "{} already holds a run (config.json exists); use --resume {} to "
-        "continue it, or --out to choose another directory",
-        path_, path_));
+        "--out {}: the directory is not empty and holds no run; choose another --out "
+        "(or empty it): naskit never writes over files it did not make",
+        path_));
   }
+  if (!exists || !fs::exists(file("config.json"))) {
+    throw ConfigError(fmt::format("--resume {}: no {} (not a run directory)", path_,
+                                  file("config.json")));
+  }
+  if (has("result.json")) {
+    throw ConfigError(fmt::format(
+        "--resume {}: the run has finished (result.json exists); nothing to resume. "
+        "Start a new run with another --out",
+        path_));
+  }
+  if (!has("checkpoint.pt")) {
+    throw ConfigError(fmt::format(
+        "--resume {}: no checkpoint.pt (the run stopped before its first checkpoint, or "
+        "the file was removed); nothing can be resumed. Start the run again with another "
+        "--out",
+        path_));
+  }
+}
+
+void RunDir::create(bool resume) const {
+  check(resume);
   std::error_code ec;
   fs::create_directories(path_, ec);
   if (ec) {
@@ -73,9 +107,6 @@ void RunDir::truncate_log(int64_t lines) const {
 
 namespace {
 std::string g_command_line;
-volatile std::sig_atomic_t g_interrupted = 0;
-int64_t g_countdown = 0;
-void on_signal(int) { g_interrupted = 1; }
 }  // namespace
 
 void set_command_line(int argc, char** argv) {
@@ -87,21 +118,6 @@ void set_command_line(int argc, char** argv) {
 }
 
 const std::string& command_line() { return g_command_line; }
-
-void install_interrupt_handlers() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-}
-
-bool interrupted() {
-  if (g_countdown > 0 && --g_countdown == 0) g_interrupted = 1;
-  return g_interrupted != 0;
-}
-void request_interrupt(bool value) { g_interrupted = value ? 1 : 0; }
-void request_interrupt_after(int64_t polls) {
-  g_interrupted = 0;
-  g_countdown = polls;
-}
 
 torch::Device setup_runtime(const nlohmann::json& config, int* threads_out) {
   const auto device = core::parse_device(core::option<std::string>(config, "device"));

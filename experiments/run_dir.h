@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include "core/interrupt.h"
+
 namespace nas::experiments {
 
 /// A run directory: config.json, env.json, log.jsonl, checkpoint.pt,
@@ -16,8 +18,14 @@ class RunDir {
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   bool has(const std::string& name) const;
 
-  /// Creates the directory. A directory that already holds a run is a
-  /// ConfigError (nothing is overwritten) unless `resume`.
+  /// What may happen to this directory, checked before any work: a new run
+  /// needs a directory that does not exist or is empty (anything else —
+  /// another run, a stray file, a dangling link — is refused, so nothing is
+  /// ever overwritten); a resume needs config.json and checkpoint.pt and no
+  /// result.json (a finished run has nothing left to do). ConfigError that
+  /// says what was found and what to do instead.
+  void check(bool resume) const;
+  /// check(), then creates the directory.
   void create(bool resume) const;
 
   /// Records the start of a run: config.json and an empty log.jsonl for a
@@ -38,14 +46,11 @@ class RunDir {
 void set_command_line(int argc, char** argv);
 const std::string& command_line();
 
-/// SIGINT/SIGTERM set a flag the loops poll: the run saves a checkpoint at
-/// the current step and stops, so an interrupted run loses nothing.
-void install_interrupt_handlers();
-bool interrupted();
-/// Test hook: request an interrupt as if a signal arrived.
-void request_interrupt(bool value = true);
-/// Test hook: act as if a signal arrived at the `polls`-th poll from now.
-void request_interrupt_after(int64_t polls);
+// The interrupt flag lives in core/ (strategies poll it too).
+using core::install_interrupt_handlers;
+using core::interrupted;
+using core::request_interrupt;
+using core::request_interrupt_after;
 
 /// Applies --threads and --device from a resolved config; returns the
 /// device and writes the thread count actually set into `threads_out`.

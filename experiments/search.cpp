@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
@@ -70,62 +71,183 @@ struct Position {
   double seconds = 0;  // search time spent before this process
 };
 
-void save_checkpoint(const RunDir& dir, const search_space::SupernetImpl& net,
-                     const strategies::SearchStrategy& strategy,
-                     const core::Rng& rng, const Position& pos,
-                     const EpochSums& sums, int64_t log_lines) {
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive net_archive;
-  net.save(net_archive);
+/// Everything a search holds while it runs (built before the run directory
+/// is touched, so a config mistake leaves nothing behind).
+struct SearchState {
+  const nlohmann::json& config;
+  RunDir dir;
+  std::unique_ptr<search_space::SearchSpace> space;
+  std::unique_ptr<strategies::SearchStrategy> strategy;
+  data::SearchSplit split;
+  search_space::Supernet supernet;
+  core::Rng rng;
+  strategies::SearchContext ctx;
+  Position pos;
+  EpochSums sums;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  double elapsed() const {
+    return pos.seconds +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+};
+
+void save_checkpoint(SearchState& s, const Position& pos) {
+  torch::serialize::OutputArchive archive, net_archive, strategy_archive;
+  s.supernet->save(net_archive);
   archive.write("supernet", net_archive);
-  torch::serialize::OutputArchive strategy_archive;
-  strategy.save(strategy_archive);
+  s.strategy->save(strategy_archive);
   archive.write("strategy", strategy_archive);
-  archive.write("position",
-                torch::tensor({pos.epoch, pos.step, pos.val_step, log_lines},
-                              torch::kInt64));
+  archive.write("position", torch::tensor({pos.epoch, pos.step, pos.val_step,
+                                           s.dir.log_lines()},
+                                          torch::kInt64));
   archive.write("seconds", torch::tensor(pos.seconds, torch::kFloat64));
-  archive.write("sums", sums.to_tensor());
+  archive.write("sums", s.sums.to_tensor());
   archive.write("torch_rng", core::torch_rng_state());
-  archive.write("rng", c10::IValue(rng.state()));
-  const auto tmp = dir.file("checkpoint.pt.tmp");
-  archive.save_to(tmp);
-  if (std::rename(tmp.c_str(), dir.file("checkpoint.pt").c_str()) != 0) {
-    throw Error(fmt::format("cannot write {}", dir.file("checkpoint.pt")));
+  archive.write("rng", c10::IValue(s.rng.state()));
+  core::write_fingerprint(archive, s.config);
+  core::save_checked(archive, s.dir.file("checkpoint.pt"));
+}
+
+/// Saves the state at `pos` (the current step) and reports how to resume.
+void save_interrupted(SearchState& s, Position pos) {
+  pos.seconds = s.elapsed();
+  save_checkpoint(s, pos);
+  core::info("interrupted: checkpoint saved; continue with `nas search --resume {}`",
+             s.dir.path());
+}
+
+void load_checkpoint(SearchState& s) {
+  const auto path = s.dir.file("checkpoint.pt");
+  torch::serialize::InputArchive archive;
+  core::load_checked(archive, path);
+  core::check_fingerprint(archive, s.config, path);
+  try {
+    torch::serialize::InputArchive net_archive, strategy_archive;
+    archive.read("supernet", net_archive);
+    s.supernet->load(net_archive);
+    archive.read("strategy", strategy_archive);
+    s.strategy->load(strategy_archive);
+    torch::Tensor position, seconds, sum_tensor, torch_rng;
+    archive.read("position", position);
+    archive.read("seconds", seconds);
+    archive.read("sums", sum_tensor);
+    archive.read("torch_rng", torch_rng);
+    c10::IValue rng_state;
+    archive.read("rng", rng_state);
+    s.pos.epoch = position[0].item<int64_t>();
+    s.pos.step = position[1].item<int64_t>();
+    s.pos.val_step = position[2].item<int64_t>();
+    s.dir.truncate_log(position[3].item<int64_t>());
+    s.pos.seconds = seconds.item<double>();
+    s.sums = EpochSums::from_tensor(sum_tensor);
+    core::set_torch_rng_state(torch_rng);
+    s.rng.set_state(rng_state.toStringRef());
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: the checkpoint does not fit this search ({})", path,
+                            std::string(e.what_without_backtrace())));
   }
 }
 
-void load_checkpoint(const RunDir& dir, search_space::SupernetImpl& net,
-                     strategies::SearchStrategy& strategy, core::Rng& rng,
-                     Position& pos, EpochSums& sums) {
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(dir.file("checkpoint.pt"));
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: not a readable checkpoint ({})",
-                            dir.file("checkpoint.pt"),
-                            std::string(e.what_without_backtrace())));
+/// The steps of the current epoch from `s.pos.step` on; false when
+/// interrupted (a checkpoint at the current step is saved).
+bool run_steps(SearchState& s, core::Progress& progress) {
+  auto& pos = s.pos;
+  for (; pos.step < s.ctx.steps_per_epoch; ++pos.step) {
+    if (interrupted()) {
+      save_interrupted(s, pos);
+      return false;
+    }
+    const auto train = s.split.train->batch(pos.epoch, pos.step);
+    const auto val = s.split.val->cycling(pos.val_step++);
+    const auto st = s.strategy->step(train, val);
+    if (!std::isfinite(st.train_loss) || !std::isfinite(st.val_loss)) {
+      throw Error(fmt::format(
+          "epoch {}, step {}: the {} loss is {}; the search stopped. The checkpoint of "
+          "the last finished epoch is in {} (resume with `nas search --resume {}`); a "
+          "lower learning rate may help",
+          pos.epoch + 1, pos.step + 1, std::isfinite(st.train_loss) ? "validation" : "training",
+          std::isfinite(st.train_loss) ? st.val_loss : st.train_loss, s.dir.path(),
+          s.dir.path()));
+    }
+    s.sums.add(st);
+    const auto& m = s.sums;
+    progress.update(
+        pos.step + 1,
+        fmt::format("train loss {:.3f} acc {:.1f}%{}", EpochSums::ratio(m.train_loss, m.train_count),
+                    100 * EpochSums::ratio(m.train_correct, m.train_count),
+                    m.val_count > 0 ? fmt::format(" | val acc {:.1f}%",
+                                                  100 * EpochSums::ratio(m.val_correct, m.val_count))
+                                    : ""));
   }
-  torch::serialize::InputArchive net_archive, strategy_archive;
-  archive.read("supernet", net_archive);
-  net.load(net_archive);
-  archive.read("strategy", strategy_archive);
-  strategy.load(strategy_archive);
-  torch::Tensor position, seconds, sum_tensor, torch_rng;
-  archive.read("position", position);
-  archive.read("seconds", seconds);
-  archive.read("sums", sum_tensor);
-  archive.read("torch_rng", torch_rng);
-  c10::IValue rng_state;
-  archive.read("rng", rng_state);
-  pos.epoch = position[0].item<int64_t>();
-  pos.step = position[1].item<int64_t>();
-  pos.val_step = position[2].item<int64_t>();
-  dir.truncate_log(position[3].item<int64_t>());
-  pos.seconds = seconds.item<double>();
-  sums = EpochSums::from_tensor(sum_tensor);
-  core::set_torch_rng_state(torch_rng);
-  rng.set_state(rng_state.toStringRef());
+  return true;
+}
+
+/// The epoch's log line: sums, the strategy's epoch-end fields and state.
+nlohmann::json epoch_line(SearchState& s, const nlohmann::json& monitor, double seconds) {
+  const auto& m = s.sums;
+  const auto arch = s.strategy->best();
+  const auto state = s.strategy->state();
+  nlohmann::json line = {
+      {"epoch", s.pos.epoch},
+      {"train_loss", EpochSums::ratio(m.train_loss, m.train_count)},
+      {"train_acc", EpochSums::ratio(m.train_correct, m.train_count)},
+      {"val_loss", EpochSums::maybe(m.val_loss, m.val_count)},
+      {"val_acc", EpochSums::maybe(m.val_correct, m.val_count)},
+      {"arch", s.space->format(arch)},
+  };
+  line.update(monitor);
+  const auto decisions = s.space->decisions();
+  for (auto it = state.begin(); it != state.end(); ++it) {
+    line[it.key()] = it.key() == "arch_weights" ? group_weights(decisions, *it) : *it;
+  }
+  line["seconds"] = seconds;
+  line["peak_rss_mib"] = core::peak_rss_mib();
+  return line;
+}
+
+std::string epoch_summary(const nlohmann::json& line) {
+  auto pct = [&](const char* key) { return 100 * line[key].get<double>(); };
+  return fmt::format(
+      "train loss {:.3f} acc {:.2f}%{}{} | {}", line["train_loss"].get<double>(),
+      pct("train_acc"),
+      line["val_acc"].is_null()
+          ? ""
+          : fmt::format(" | val loss {:.3f} acc {:.2f}%", line["val_loss"].get<double>(),
+                        pct("val_acc")),
+      line.contains("eval_acc") ? fmt::format(" | eval acc {:.2f}%", pct("eval_acc")) : "",
+      line["arch"].get<std::string>());
+}
+
+/// result.json from the strategy's answer and the last log line.
+nlohmann::json write_result(SearchState& s, int64_t supernet_params, int threads) {
+  const auto& config = s.config;
+  nlohmann::json result = {
+      {"arch", s.space->format(s.strategy->best())},
+      {"space", s.space->name()},
+      {"strategy", config["strategy"]["name"]},
+      {"seed", config["seed"]},
+      {"epochs", config["epochs"]},
+      {"search_seconds", s.elapsed()},
+      {"threads", threads},
+      {"device", s.ctx.device.str()},
+      {"supernet_params", supernet_params},
+      {"peak_rss_mib", core::peak_rss_mib()},
+      {"train_data", s.strategy->uses_whole_training_set() ? "whole training set"
+                                                           : "search split"},
+  };
+  const auto log_text = core::read_text_file(s.dir.file("log.jsonl"));
+  const auto last_newline = log_text.rfind('\n', log_text.size() - 2);
+  const auto last = nlohmann::json::parse(
+      log_text.substr(last_newline == std::string::npos ? 0 : last_newline + 1));
+  for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc", "eval_loss",
+                          "eval_acc"}) {
+    if (last.contains(key)) result["final"][key] = last[key];
+  }
+  core::write_json_file(s.dir.file("result.json"), result);
+  core::info("result: {} (search {:.1f}s) -> {}", result["arch"].get<std::string>(),
+             s.elapsed(), s.dir.file("result.json"));
+  return result;
 }
 
 }  // namespace
@@ -140,8 +262,8 @@ std::string search_run_dir(const nlohmann::json& config) {
 
 SearchOutcome run_search(const nlohmann::json& config, bool resume,
                          const Registries& registries) {
-  const RunDir dir(search_run_dir(config));
-  const bool resuming = resume && dir.has("checkpoint.pt");
+  SearchState s{config, RunDir(search_run_dir(config))};
+  s.dir.check(resume);  // before any work
   int threads = 0;
   const auto device = setup_runtime(config, &threads);
   const auto seed = core::option<uint64_t>(config, "seed");
@@ -153,175 +275,86 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
   // Build everything before touching the run directory: a config mistake
   // must not leave a half-made run behind.
   core::seed_everything(seed);
-  const auto space = registries.spaces.create(config["space"]["name"],
-                                              config["space"]["options"]);
-  auto strategy = registries.strategies.create(config["strategy"]["name"],
-                                               config["strategy"]["options"]);
+  s.space = registries.spaces.create(config["space"]["name"], config["space"]["options"]);
+  s.strategy = registries.strategies.create(config["strategy"]["name"],
+                                            config["strategy"]["options"]);
   core::info("loading {} data", config["data"]["dataset"].get<std::string>());
   const auto data = data::load_data(config["data"]);
-  const auto split = data::make_search_split(data, config["data"], seed, device,
-                                             strategy->uses_whole_training_set());
-  auto net_options = space->search_defaults();
+  core::throw_if_interrupted("data loading");
+  s.split = data::make_search_split(data, config["data"], seed, device,
+                                    s.strategy->uses_whole_training_set());
+  auto net_options = s.space->search_defaults();
   net_options.C = core::option<int64_t>(config["network"], "C");
   net_options.layers = core::option<int64_t>(config["network"], "layers");
-  net_options.cells_per_stage =
-      core::option<int64_t>(config["network"], "cells_per_stage");
-  net_options.num_classes = split.num_classes;
-  net_options.in_channels = split.channels;
-  net_options.input_size = split.input_size;
-  auto supernet = space->build_supernet(net_options);
-  supernet->to(device);
-  const auto decisions = space->decisions();
+  net_options.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
+  net_options.num_classes = s.split.num_classes;
+  net_options.in_channels = s.split.channels;
+  net_options.input_size = s.split.input_size;
+  s.supernet = s.space->build_supernet(net_options);
+  s.supernet->to(device);
 
-  core::Rng rng(core::mix_seed(seed, 99));
-  strategies::SearchContext ctx;
-  ctx.space = space.get();
-  ctx.supernet = supernet;
+  s.rng = core::Rng(core::mix_seed(seed, 99));
+  auto& ctx = s.ctx;
+  ctx.space = s.space.get();
+  ctx.supernet = s.supernet;
   ctx.device = device;
-  ctx.rng = &rng;
+  ctx.rng = &s.rng;
   ctx.seed = seed;
   ctx.epochs = epochs;
-  ctx.steps_per_epoch = split.train->batches();
-  ctx.train_loader = split.train.get();
-  ctx.val_loader = split.val.get();
-  strategy->attach(ctx);
+  ctx.steps_per_epoch = s.split.train->batches();
+  ctx.train_loader = s.split.train.get();
+  ctx.val_loader = s.split.val.get();
+  s.strategy->attach(ctx);
 
-  dir.create(resume);
-  Position pos;
-  EpochSums sums;
-  if (resuming) {
-    load_checkpoint(dir, *supernet, *strategy, rng, pos, sums);
-    core::info("resuming {} at epoch {}, step {}", dir.path(), pos.epoch + 1,
-               pos.step + 1);
+  s.dir.create(resume);
+  if (resume) {
+    load_checkpoint(s);
+    core::info("resuming {} at epoch {}, step {}", s.dir.path(), s.pos.epoch + 1,
+               s.pos.step + 1);
   }
-  dir.start(config, resuming, device, threads, seed);
+  s.dir.start(config, resume, device, threads, seed);
 
-  const int64_t supernet_params = hardware::count_parameters(*supernet);
-  core::info("search: space {} strategy {} | supernet {} weights, {} "
-             "decisions | {} train / {} val images, {} steps per epoch | {} "
-             "threads on {}",
-             space->name(), config["strategy"]["name"].get<std::string>(),
-             supernet_params, decisions.size(), split.train->size(),
-             split.val->size(), ctx.steps_per_epoch, threads, device.str());
+  const int64_t supernet_params = hardware::count_parameters(*s.supernet);
+  core::info("search: space {} strategy {} | supernet {} weights, {} decisions | {} train "
+             "/ {} val images{}, {} steps per epoch | {} threads on {}",
+             s.space->name(), config["strategy"]["name"].get<std::string>(), supernet_params,
+             s.space->decisions().size(), s.split.train->size(), s.split.val->size(),
+             s.strategy->uses_whole_training_set() ? " (test set, monitoring only)" : "",
+             ctx.steps_per_epoch, threads, device.str());
 
   SearchOutcome outcome;
-  outcome.run_dir = dir.path();
-  const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return pos.seconds + std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-  };
-  for (; pos.epoch < epochs; ++pos.epoch) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    strategy->new_epoch(pos.epoch);
-    core::Progress progress(fmt::format("epoch {}/{}", pos.epoch + 1, epochs),
-                            ctx.steps_per_epoch);
-    for (; pos.step < ctx.steps_per_epoch; ++pos.step) {
-      if (interrupted()) {
-        save_checkpoint(dir, *supernet, *strategy, rng,
-                        {pos.epoch, pos.step, pos.val_step, elapsed()}, sums,
-                        dir.log_lines());
-        core::info("interrupted: checkpoint saved; continue with `nas search "
-                   "--resume {}`",
-                   dir.path());
+  outcome.run_dir = s.dir.path();
+  auto& pos = s.pos;
+  try {
+    for (; pos.epoch < epochs; ++pos.epoch) {
+      const auto epoch_start = std::chrono::steady_clock::now();
+      s.strategy->new_epoch(pos.epoch);
+      core::Progress progress(fmt::format("epoch {}/{}", pos.epoch + 1, epochs),
+                              ctx.steps_per_epoch);
+      if (!run_steps(s, progress)) {
         outcome.interrupted = true;
         return outcome;
       }
-      const auto train = split.train->batch(pos.epoch, pos.step);
-      const auto val = split.val->cycling(pos.val_step++);
-      const auto s = strategy->step(train, val);
-      if (!std::isfinite(s.train_loss) || !std::isfinite(s.val_loss)) {
-        throw Error(fmt::format(
-            "epoch {}, step {}: the {} loss is {}; the search stopped. The "
-            "checkpoint of the last finished epoch is in {} (resume with "
-            "`nas search --resume {}`); a lower learning rate may help",
-            pos.epoch + 1, pos.step + 1,
-            std::isfinite(s.train_loss) ? "validation" : "training",
-            std::isfinite(s.train_loss) ? s.val_loss : s.train_loss,
-            dir.path(), dir.path()));
-      }
-      sums.add(s);
-      progress.update(
-          pos.step + 1,
-          fmt::format("train loss {:.3f} acc {:.1f}%{}",
-                      EpochSums::ratio(sums.train_loss, sums.train_count),
-                      100 * EpochSums::ratio(sums.train_correct, sums.train_count),
-                      sums.val_count > 0
-                          ? fmt::format(" | val acc {:.1f}%",
-                                        100 * EpochSums::ratio(sums.val_correct,
-                                                               sums.val_count))
-                          : ""));
+      const auto monitor = s.strategy->end_epoch(pos.epoch);
+      const auto line = epoch_line(
+          s, monitor,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
+      core::append_json_line(s.dir.file("log.jsonl"), line);
+      progress.finish(epoch_summary(line));
+      pos.step = 0;
+      s.sums = EpochSums{};
+      save_checkpoint(s, {pos.epoch + 1, 0, pos.val_step, s.elapsed()});
     }
-    const auto monitor = strategy->end_epoch(pos.epoch);
-    const auto arch = strategy->best();
-    const auto state = strategy->state();
-    nlohmann::json line = {
-        {"epoch", pos.epoch},
-        {"train_loss", EpochSums::ratio(sums.train_loss, sums.train_count)},
-        {"train_acc", EpochSums::ratio(sums.train_correct, sums.train_count)},
-        {"val_loss", EpochSums::maybe(sums.val_loss, sums.val_count)},
-        {"val_acc", EpochSums::maybe(sums.val_correct, sums.val_count)},
-        {"arch", space->format(arch)},
-    };
-    line.update(monitor);
-    for (auto it = state.begin(); it != state.end(); ++it) {
-      line[it.key()] = it.key() == "arch_weights"
-                           ? group_weights(decisions, *it)
-                           : *it;
-    }
-    line["seconds"] = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - epoch_start)
-                          .count();
-    line["peak_rss_mib"] = core::peak_rss_mib();
-    core::append_json_line(dir.file("log.jsonl"), line);
-    progress.finish(fmt::format(
-        "train loss {:.3f} acc {:.2f}%{}{} | {}", line["train_loss"].get<double>(),
-        100 * line["train_acc"].get<double>(),
-        sums.val_count > 0
-            ? fmt::format(" | val loss {:.3f} acc {:.2f}%",
-                          line["val_loss"].get<double>(),
-                          100 * line["val_acc"].get<double>())
-            : "",
-        line.contains("eval_acc")
-            ? fmt::format(" | eval acc {:.2f}%", 100 * line["eval_acc"].get<double>())
-            : "",
-        line["arch"].get<std::string>()));
-    pos.step = 0;
-    sums = EpochSums{};
-    save_checkpoint(dir, *supernet, *strategy, rng,
-                    {pos.epoch + 1, 0, pos.val_step, elapsed()}, sums,
-                    dir.log_lines());
+    s.strategy->finish();
+  } catch (const core::Interrupted& e) {
+    // An epoch-end or final phase saw the signal: its epoch's steps are
+    // kept (the resume redoes only the phase, with the same random state).
+    if (pos.epoch < epochs) save_interrupted(s, pos);
+    core::info("{}; continue with `nas search --resume {}`", e.what(), s.dir.path());
+    outcome.interrupted = true;
+    return outcome;
   }
-
-  strategy->finish();
-  const auto arch = strategy->best();
-  nlohmann::json result = {
-      {"arch", space->format(arch)},
-      {"space", space->name()},
-      {"strategy", config["strategy"]["name"]},
-      {"seed", seed},
-      {"epochs", epochs},
-      {"search_seconds", elapsed()},
-      {"threads", threads},
-      {"device", device.str()},
-      {"supernet_params", supernet_params},
-      {"peak_rss_mib", core::peak_rss_mib()},
-  };
-  const auto log_text = core::read_text_file(dir.file("log.jsonl"));
-  const auto last_newline = log_text.rfind('\n', log_text.size() - 2);
-  const auto last = nlohmann::json::parse(
-      log_text.substr(last_newline == std::string::npos ? 0 : last_newline + 1));
-  for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"}) {
-    result["final"][key] = last[key];
-  }
-  for (const char* key : {"eval_loss", "eval_acc"}) {
-    if (last.contains(key)) result["final"][key] = last[key];
-  }
-  core::write_json_file(dir.file("result.json"), result);
-  core::info("result: {} (search {:.1f}s) -> {}", result["arch"].get<std::string>(),
-             elapsed(), dir.file("result.json"));
-  outcome.result = result;
+  outcome.result = write_result(s, supernet_params, threads);
   return outcome;
 }
 

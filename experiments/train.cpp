@@ -19,6 +19,13 @@ namespace nas::experiments {
 nlohmann::json run_train(const nlohmann::json& config_in,
                          const Registries& registries, bool resume) {
   nlohmann::json config = config_in;
+  auto out = core::option<std::string>(config, "out");
+  if (out.empty()) {
+    out = fmt::format("runs/train-{}-seed{}", config["space"]["name"].get<std::string>(),
+                      config["seed"].get<int64_t>());
+  }
+  const RunDir dir(out);
+  dir.check(resume);  // before any work
   int threads = 0;
   const auto device = setup_runtime(config, &threads);
   const auto seed = core::option<uint64_t>(config, "seed");
@@ -57,11 +64,8 @@ nlohmann::json run_train(const nlohmann::json& config_in,
   const int64_t params = hardware::count_parameters(*net, net->auxiliary_prefix());
   const int64_t params_total = hardware::count_parameters(*net);
 
-  auto out = core::option<std::string>(config, "out");
-  if (out.empty()) out = fmt::format("runs/train-{}-seed{}", space->name(), seed);
-  const RunDir dir(out);
   dir.create(resume);
-  const bool resuming = resume && dir.has("checkpoint.pt");
+  const bool resuming = resume;
   if (resuming) {
     dir.truncate_log(estimators::checkpoint_epoch(dir.file("checkpoint.pt")));
   }
@@ -73,6 +77,7 @@ nlohmann::json run_train(const nlohmann::json& config_in,
 
   estimators::TrainControl control;
   control.checkpoint = dir.file("checkpoint.pt");
+  control.fingerprint = config;
   control.should_stop = [] { return interrupted(); };
   const auto r = estimators::train_network(
       *net, *split.train, *split.test, train_options,
@@ -83,7 +88,7 @@ nlohmann::json run_train(const nlohmann::json& config_in,
       },
       control);
   if (r.interrupted) {
-    core::info("interrupted: continue with `nas train --resume {}` (the "
+    core::info("interrupted: checkpoint saved; continue with `nas train --resume {}` (the "
                "unfinished epoch restarts)",
                dir.path());
     return {{"interrupted", true}, {"run_dir", dir.path()}};

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "search_space/darts_space.h"
 
 namespace nas::search_space {
@@ -20,19 +21,26 @@ struct Value {
   size_t pos = 0;
 };
 
+/// Bounds on what a genotype can need: the deepest published form is
+/// Genotype(normal=[(('op', 0), ('op', 1)), ...]) (3 levels); the largest
+/// cells have a few dozen states.
+constexpr int kMaxDepth = 8;
+constexpr int64_t kMaxRange = 1000;
+constexpr size_t kMaxText = 1 << 20;
+
 class Parser {
  public:
-  explicit Parser(std::string_view s) : s_(s) {}
+  explicit Parser(std::string_view s) : s_(s) {
+    if (s.size() > kMaxText) {
+      throw ConfigError(fmt::format(
+          "genotype text of {} bytes; a genotype is expected to be at most {} bytes",
+          s.size(), kMaxText));
+    }
+  }
 
   [[noreturn]] void fail(size_t pos, const std::string& what) const {
-    const size_t from = pos > 30 ? pos - 30 : 0;
-    std::string excerpt(s_.substr(from, 60));
-    for (char& c : excerpt) {
-      if (c == '\n' || c == '\t') c = ' ';
-    }
-    throw ConfigError(fmt::format(
-        "genotype text, column {}: {}\n  {}\n  {}^", pos + 1, what, excerpt,
-        std::string(pos - from, ' ')));
+    throw ConfigError(fmt::format("genotype text, column {}: {}\n{}", pos + 1, what,
+                                  core::excerpt_at(s_, pos)));
   }
 
   void skip_space() {
@@ -72,6 +80,10 @@ class Parser {
     const char c = s_[i_];
     if (c == '[' || c == '(') {
       const char close = c == '[' ? ']' : ')';
+      if (++depth_ > kMaxDepth) {
+        fail(i_, fmt::format("lists nested deeper than {} levels (a genotype needs 3)",
+                             kMaxDepth));
+      }
       ++i_;
       v.kind = Value::kList;
       while (!peek(close)) {
@@ -84,6 +96,7 @@ class Parser {
         }
       }
       ++i_;
+      --depth_;
       return v;
     }
     if (c == '\'' || c == '"') {
@@ -113,8 +126,15 @@ class Parser {
       expect(',', "between the bounds of range(a, b)");
       const Value b = value();
       expect(')', "after range(a, b)");
-      if (a.kind != Value::kNumber || b.kind != Value::kNumber) {
+      if (a.kind != Value::kNumber || b.kind != Value::kNumber ||
+          a.number != static_cast<double>(static_cast<int64_t>(a.number)) ||
+          b.number != static_cast<double>(static_cast<int64_t>(b.number))) {
         fail(v.pos, "range() takes two integers");
+      }
+      if (b.number - a.number > kMaxRange || a.number < -kMaxRange) {
+        fail(v.pos, fmt::format("range({}, {}) is too long: a concat list names at most {} "
+                                "states",
+                                a.number, b.number, kMaxRange));
       }
       v.kind = Value::kList;
       for (int64_t k = static_cast<int64_t>(a.number); k < b.number; ++k) {
@@ -182,6 +202,7 @@ class Parser {
  private:
   std::string_view s_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 bool is_pair(const Value& v) {
@@ -292,10 +313,11 @@ CellGenotype cell_of(const Parser& p, const std::string& name, const Value& ops,
   const int64_t states = static_cast<int64_t>(cell.nodes.size()) + 2;
   std::set<int64_t> seen;
   for (int64_t c : cell.concat) {
-    if (c < 0 || c >= states || !seen.insert(c).second) {
+    if (c < 2 || c >= states || !seen.insert(c).second) {
       p.fail(concat_value.pos,
-             fmt::format("{}_concat: {} is not a distinct state of 0..{}", name,
-                         c, states - 1));
+             fmt::format("{}_concat: {} is not a distinct intermediate state of 2..{} "
+                         "(0 and 1 are the cell's inputs)",
+                         name, c, states - 1));
     }
   }
   return cell;

@@ -88,7 +88,25 @@ NetworkOptions DartsSpace::eval_defaults() const {
 }
 
 namespace {
-void check_darts_sizes(const NetworkOptions& o) {
+void check_darts_sizes(const NetworkOptions& o, bool supernet) {
+  if (o.C > kMaxChannels || o.layers > kMaxLayers || o.in_channels > kMaxInputChannels ||
+      o.input_size > kMaxInputSize || o.num_classes > kMaxClasses) {
+    throw ConfigError(fmt::format(
+        "darts network: expected C <= {}, layers <= {}, input channels <= {}, input size "
+        "<= {} and at most {} classes; found C {}, layers {}, input {}x{}x{}, {} classes",
+        kMaxChannels, kMaxLayers, kMaxInputChannels, kMaxInputSize, kMaxClasses, o.C,
+        o.layers, o.in_channels, o.input_size, o.input_size, o.num_classes));
+  }
+  // Weights per cell: about 100 C^2 in the supernet (14 edges of 8 ops),
+  // 24 C^2 in a stand-alone cell; C doubles at each of the two reductions.
+  double weights = 0;
+  int64_t c = o.C;
+  for (int64_t i = 0; i < o.layers; ++i) {
+    if (i == o.layers / 3 || i == 2 * o.layers / 3) c *= 2;
+    weights += (supernet ? 100.0 : 24.0) * static_cast<double>(c * c);
+  }
+  check_weights_fit(weights, fmt::format("a darts {} with C {} and {} cells",
+                                         supernet ? "supernet" : "network", o.C, o.layers));
   if (o.C < 2 || o.C % 2 != 0 || o.layers < 1 || o.in_channels < 1 ||
       o.input_size < 2 || o.num_classes < 2) {
     throw ConfigError(fmt::format(
@@ -102,7 +120,7 @@ void check_darts_sizes(const NetworkOptions& o) {
 }  // namespace
 
 Supernet DartsSpace::build_supernet(const NetworkOptions& options) const {
-  check_darts_sizes(options);
+  check_darts_sizes(options, true);
   return std::make_shared<DartsSupernetImpl>(options, steps_, multiplier_,
                                              stem_multiplier_);
 }
@@ -272,7 +290,7 @@ PathSpec DartsSpace::path_of(const Architecture& arch) const {
 
 Network DartsSpace::build_network(const Architecture& arch,
                                   const NetworkOptions& options) const {
-  check_darts_sizes(options);
+  check_darts_sizes(options, false);
   return std::make_shared<DartsNetworkImpl>(arch, options, stem_multiplier_);
 }
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "search_space/ops.h"
 
 namespace nas::search_space {
@@ -248,6 +249,21 @@ NetworkOptions Nb201Space::eval_defaults() const {
 
 namespace {
 void check_nb201_sizes(const NetworkOptions& o) {
+  if (o.C > kMaxChannels || o.cells_per_stage > kMaxLayers / 3 ||
+      o.in_channels > kMaxInputChannels || o.input_size > kMaxInputSize ||
+      o.num_classes > kMaxClasses) {
+    throw ConfigError(fmt::format(
+        "nb201 network: expected C <= {}, cells per stage <= {}, input channels <= {}, "
+        "input size <= {} and at most {} classes; found C {}, cells per stage {}, input "
+        "{}x{}x{}, {} classes",
+        kMaxChannels, kMaxLayers / 3, kMaxInputChannels, kMaxInputSize, kMaxClasses, o.C,
+        o.cells_per_stage, o.in_channels, o.input_size, o.input_size, o.num_classes));
+  }
+  // About 6 edges x 10 C^2 per supernet cell at the widest stage (16 C).
+  check_weights_fit(60.0 * 16.0 * static_cast<double>(o.C * o.C) *
+                        static_cast<double>(o.cells_per_stage) * 3,
+                    fmt::format("an nb201 network with C {} and {} cells per stage", o.C,
+                                o.cells_per_stage));
   if (o.C < 1 || o.cells_per_stage < 1 || o.in_channels < 1 ||
       o.input_size < 4 || o.num_classes < 2) {
     throw ConfigError(fmt::format(
@@ -346,9 +362,13 @@ Architecture Nb201Space::parse(std::string_view text) const {
   auto fail = [&](size_t pos, const std::string& what) {
     throw ConfigError(fmt::format(
         "NB201 string, column {}: {} (expected the form "
-        "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|)\n  {}\n  {}^",
-        pos + 1, what, text, std::string(pos, ' ')));
+        "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|)\n{}",
+        pos + 1, what, core::excerpt_at(text, pos)));
   };
+  if (text.size() > 4096) {
+    throw ConfigError(fmt::format("NB201 string of {} bytes; expected at most 4096: {}",
+                                  text.size(), core::printable(text)));
+  }
   std::vector<int64_t> ops(kEdges, 0);
   std::vector<std::set<int64_t>> seen(kNodes + 1);
   size_t pos = 0;
@@ -371,10 +391,11 @@ Architecture Nb201Space::parse(std::string_view text) const {
                               fmt::join(order, ", ")));
       }
       const std::string in(item.substr(tilde + 1));
-      if (in.empty() || in.find_first_not_of("0123456789") != std::string::npos) {
-        fail(pos + tilde + 1, fmt::format("expected an input index, found '{}'", in));
+      if (in.size() != 1 || in[0] < '0' || in[0] > '9') {
+        fail(pos + tilde + 1, fmt::format("expected a one-digit input index, found '{}'",
+                                          core::printable(in, 20)));
       }
-      const int64_t j = std::stoll(in);
+      const int64_t j = in[0] - '0';
       if (j >= node) {
         fail(pos + tilde + 1, fmt::format("node {} can take inputs 0..{}, found {}",
                                           node, node - 1, j));
@@ -384,6 +405,11 @@ Architecture Nb201Space::parse(std::string_view text) const {
       }
       ops[edge_row(node, j)] = it - order.begin();
       pos = bar + 1;
+    }
+    if (seen[node].empty()) {
+      fail(pos, fmt::format("node {} lists no input (a node needs at least one op~input; "
+                            "write none~j for a missing edge)",
+                            node));
     }
     if (pos >= text.size()) break;
     ++pos;  // '+'

@@ -1,8 +1,24 @@
 #include "search_space/network.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
+#include "core/runtime.h"
+
 namespace nas::search_space {
+
+void check_weights_fit(double weights, const std::string& what) {
+  const double need_mib = weights * 16.0 / (1024.0 * 1024.0);
+  const double have_mib = core::available_memory_mib();
+  if (have_mib > 0 && need_mib > 0.9 * have_mib) {
+    throw ConfigError(fmt::format(
+        "{} would have about {:.3g} million weights and need about {:.1f} GiB for them, "
+        "their gradients and optimizer state alone; this machine has {:.1f} GiB available. "
+        "Use a smaller C or fewer cells",
+        what, weights / 1e6, need_mib / 1024.0, have_mib / 1024.0));
+  }
+}
 
 torch::Tensor drop_path(const torch::Tensor& x, double p) {
   if (p <= 0.0) return x;

@@ -15,6 +15,20 @@
 
 namespace nas::search_space {
 
+/// Bounds every space checks its sizes against (far above any published
+/// setting): a typo such as --layers 100000 is an error, not an
+/// out-of-memory crash.
+constexpr int64_t kMaxChannels = 1024;
+constexpr int64_t kMaxLayers = 200;
+constexpr int64_t kMaxInputSize = 1024;
+constexpr int64_t kMaxInputChannels = 64;
+constexpr int64_t kMaxClasses = 100000;
+
+/// ConfigError when a network of about `weights` parameters would not fit
+/// in this machine's available memory (weights, gradients and optimizer
+/// state: 16 bytes per weight); `what` names the network and its sizes.
+void check_weights_fit(double weights, const std::string& what);
+
 /// Sizes of a network built from a space. Each space reads the fields it
 /// uses (DARTS: C, layers; NB201: C, cells_per_stage) and says which in
 /// its `size_defaults`.

@@ -68,7 +68,7 @@ int64_t Proxyless::warmup_epochs() const {
 
 void Proxyless::new_epoch(int64_t epoch) {
   epoch_ = epoch;
-  set_lr(scheduled_lr(epoch * ctx_->steps_per_epoch));
+  set_lr(scheduled_lr(steps_));
 }
 
 double Proxyless::scheduled_lr(int64_t step) const {
@@ -224,6 +224,7 @@ StepStats Proxyless::step(const Batch& train, const Batch& val) {
 
 nlohmann::json Proxyless::state() const {
   auto s = OneShotStrategy::state();
+  s["lr"] = scheduled_lr(std::max<int64_t>(steps_ - 1, 0));  // the last step's
   s["warmup"] = epoch_ < warmup_epochs();
   return s;
 }

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 
 namespace nas::strategies {
@@ -24,19 +25,25 @@ std::vector<torch::nn::BatchNorm2dImpl*> batch_norms(torch::nn::Module& net) {
 /// batches; the destructor puts the supernet's own statistics back.
 class Recalibration {
  public:
-  Recalibration(const SearchContext& ctx, const search_space::PathSpec& path, int64_t n) {
+  Recalibration(const SearchContext& ctx, int64_t n) {
     if (n <= 0) return;
     if (ctx.train_loader == nullptr) throw Error("BN recalibration needs training data");
-    auto& net = *ctx.supernet;
-    for (auto* bn : batch_norms(net)) {
+    for (auto* bn : batch_norms(*ctx.supernet)) {
       saved_.push_back({bn, bn->running_mean.clone(), bn->running_var.clone(),
                         bn->num_batches_tracked.clone(), bn->options.momentum()});
       bn->reset_running_stats();
       bn->options.momentum(c10::nullopt);  // cumulative average
     }
+  }
+  /// The re-estimation itself; may throw (interrupt): the destructor still
+  /// restores the statistics.
+  void run(const SearchContext& ctx, const search_space::PathSpec& path, int64_t n) {
+    if (n <= 0) return;
+    auto& net = *ctx.supernet;
     net.train();
     const int64_t batches = std::min(n, ctx.train_loader->batches());
     for (int64_t i = 0; i < batches; ++i) {
+      core::throw_if_interrupted("BatchNorm recalibration");
       net.forward(ctx.train_loader->batch(0, i).x, path);
     }
   }
@@ -73,6 +80,10 @@ EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec&
   double loss = 0, correct = 0;
   EvalResult r;
   for (int64_t i = 0; i < n; ++i) {
+    if (core::interrupted()) {
+      net.train();
+      throw core::Interrupted("the evaluation of the supernet");
+    }
     const auto b = ctx.val_loader->batch(0, i);
     const auto logits = net.forward(b.x, path);
     loss += torch::nn::functional::cross_entropy(logits, b.y).item<double>() * b.size();
@@ -92,7 +103,8 @@ double score_architecture(const SearchContext& ctx,
                           const ScoreOptions& o) {
   const auto path = ctx.space->path_of(arch);
   torch::NoGradGuard guard;
-  const Recalibration recalibration(ctx, path, o.recalibrate);
+  Recalibration recalibration(ctx, o.recalibrate);
+  recalibration.run(ctx, path, o.recalibrate);
   return evaluate_path(ctx, path, o.batches).accuracy;
 }
 
@@ -113,6 +125,7 @@ search_space::Architecture select_by_sampling(const SearchContext& ctx,
   for (int64_t round = 0; round < s.rounds; ++round) {
     std::vector<std::pair<double, search_space::Architecture>> scored;
     for (int64_t i = 0; i < s.samples; ++i) {
+      core::throw_if_interrupted("the final scoring of sampled architectures");
       auto arch = sample(rng);
       scored.emplace_back(score_architecture(ctx, arch, s.options), std::move(arch));
       progress.update(round * s.samples + i + 1, "");

@@ -59,6 +59,12 @@ for f in config.json env.json log.jsonl checkpoint.pt result.json; do
   [[ -f "$tmp/a/$f" ]] || fail "run directory lacks $f"
 done
 expect 2 "already holds a run" -- search --seed 1 --out "$tmp/a"
+mkdir -p "$tmp/stray" && echo mine >"$tmp/stray/notes.txt"
+expect 2 "not empty and holds no run" -- search --seed 1 --out "$tmp/stray"
+[[ "$(cat "$tmp/stray/notes.txt")" == mine && ! -e "$tmp/stray/log.jsonl" ]] || fail "a stray directory was written to"
+expect 2 "has finished" -- "$nas" search --resume "$tmp/a"
+expect 2 "--epochs, --seed cannot be given with --resume|--seed, --epochs cannot be given with --resume" -- "$nas" search --resume "$tmp/a" --epochs 9 --seed 3
+expect 2 "--set cannot be given with --resume" -- "$nas" train --resume "$tmp/a" --set train.epochs=2
 arch=$(sed -nE 's/.*"arch": "(.*)",?$/\1/p' "$tmp/a/result.json")
 expect 0 '"params"' -- "$nas" show --arch "$arch" --json
 expect 0 "test accuracy" -- "$nas" train --from-run "$tmp/a" --epochs 1 --C 4 --layers 3 \

@@ -110,10 +110,24 @@ std::vector<nlohmann::json> config_layers(
 
 std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
   const auto dir = vm["resume"].as<std::string>();
-  if (!experiments::RunDir(dir).has("config.json")) {
-    throw ConfigError(fmt::format(
-        "--resume {}: no {}/config.json (not a run directory)", dir, dir));
+  // A resumed run computes exactly what it started to: only how and where
+  // to compute may change.
+  std::vector<std::string> refused;
+  for (const auto& [name, value] : vm) {
+    if (value.defaulted() || name == "resume" || name == "threads" || name == "device" ||
+        name == "quiet") {
+      continue;
+    }
+    refused.push_back("--" + name);
   }
+  if (!refused.empty()) {
+    throw ConfigError(fmt::format(
+        "--resume {}: {} cannot be given with --resume (a run resumes with the config it "
+        "started with; only --threads, --device and -q may change). Start a new run with "
+        "another --out to change it",
+        dir, fmt::join(refused, ", ")));
+  }
+  experiments::RunDir(dir).check(true);
   auto saved = core::read_json_file(dir + "/config.json");
   saved["out"] = dir;
   nlohmann::json runtime = nlohmann::json::object();

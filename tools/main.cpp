@@ -7,7 +7,9 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/runtime.h"
+#include "core/text.h"
 #include "experiments/run_dir.h"
 #include "tools/commands.h"
 
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n(see `nas {} --help`)\n", e.what(),
                argc > 1 ? argv[1] : "");
     return 2;
+  } catch (const nas::core::Interrupted& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 130;
   } catch (const nas::ConfigError& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 2;
@@ -93,8 +98,20 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
   } catch (const c10::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what_without_backtrace());
+    fmt::print(stderr, "error: LibTorch: {}\n",
+               nas::core::printable(e.what_without_backtrace(), 400));
     return 1;
+  } catch (const nlohmann::json::exception& e) {
+    // A JSON file of an unexpected shape (e.g. --from-run on a directory
+    // that is not a search run): say so without the library's prefix.
+    std::string what = e.what();
+    if (const auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    fmt::print(stderr, "error: unexpected content in a JSON file or value: {}\n",
+               nas::core::printable(what, 200));
+    return 2;
+  } catch (const std::logic_error& e) {
+    fmt::print(stderr, "error: invalid value ({})\n", nas::core::printable(e.what(), 200));
+    return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

@@ -48,6 +48,12 @@ nlohmann::json tiny_config(const std::string& out, int64_t seed) {
   return resolve_config(search_defaults(), {layer}, builtin_registries());
 }
 
+/// Clears the interrupt flag and any pending countdown when a test ends,
+/// even a failed one, so no interrupt leaks into the next test.
+struct InterruptGuard {
+  ~InterruptGuard() { request_interrupt(false); }
+};
+
 /// log.jsonl without the wall-clock and memory fields.
 std::vector<nlohmann::json> log_of(const std::string& dir) {
   std::vector<nlohmann::json> lines;
@@ -141,7 +147,10 @@ TEST(Search, InterruptedRunResumesToTheSameResult) {
   core::set_verbosity(0);
   TempDir whole, split;
   const auto r1 = run_search(tiny_config(whole.str(), 9), false, builtin_registries());
-  request_interrupt_after(6);  // mid-epoch 2 (4 steps per epoch)
+  const InterruptGuard guard;
+  // Polls: data loading 1, epoch 1: 4 steps + 4 eval-pass batches, then
+  // epoch 2's steps: the 11th poll is mid-epoch 2.
+  request_interrupt_after(11);
   const auto partial =
       run_search(tiny_config(split.str(), 9), false, builtin_registries());
   EXPECT_TRUE(partial.interrupted);
@@ -159,6 +168,109 @@ TEST(Search, ExistingRunIsNotOverwritten) {
   run_search(tiny_config(a.str(), 1), false, builtin_registries());
   EXPECT_THROW(run_search(tiny_config(a.str(), 1), false, builtin_registries()),
                ConfigError);
+}
+
+/// The ConfigError message of `f`, or "" when it does not throw one.
+template <class F>
+std::string config_error(F f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Never overwrite what is not ours, never resume what cannot be resumed
+// exactly (ISSUE: data loss under fuzzed run directories).
+TEST(RunDirectory, RefusesWhatItCannotUseSafely) {
+  core::set_verbosity(0);
+  // A non-empty directory without config.json, and one whose config.json
+  // is a dangling link.
+  TempDir stray, dangling, fresh;
+  fs::create_directories(stray.str());
+  core::write_text_file(stray.str() + "/notes.txt", "mine");
+  fs::create_directories(dangling.str());
+  fs::create_symlink("/nonexistent/config.json", dangling.str() + "/config.json");
+  for (const auto* d : {&stray, &dangling}) {
+    EXPECT_NE(config_error([&] { run_search(tiny_config(d->str(), 1), false, builtin_registries()); })
+                  .find("not empty"),
+              std::string::npos);
+  }
+  EXPECT_EQ(core::read_text_file(stray.str() + "/notes.txt"), "mine");
+  EXPECT_FALSE(fs::exists(stray.str() + "/log.jsonl"));
+  // An empty directory is fine.
+  fs::create_directories(fresh.str());
+  EXPECT_NO_THROW(run_search(tiny_config(fresh.str(), 1), false, builtin_registries()));
+  // A finished run has nothing to resume; without its checkpoint neither.
+  const auto env = core::read_text_file(fresh.str() + "/env.json");
+  EXPECT_NE(config_error([&] { run_search(tiny_config(fresh.str(), 1), true, builtin_registries()); })
+                .find("has finished"),
+            std::string::npos);
+  fs::remove(fresh.str() + "/result.json");
+  fs::remove(fresh.str() + "/checkpoint.pt");
+  EXPECT_NE(config_error([&] { run_search(tiny_config(fresh.str(), 1), true, builtin_registries()); })
+                .find("no checkpoint.pt"),
+            std::string::npos);
+  EXPECT_EQ(core::read_text_file(fresh.str() + "/env.json"), env);
+}
+
+// A damaged checkpoint or an edited config is detected, not resumed.
+TEST(RunDirectory, ChecksumAndFingerprintGuardTheResume) {
+  core::set_verbosity(0);
+  TempDir a;
+  const InterruptGuard guard;
+  request_interrupt_after(3);
+  ASSERT_TRUE(run_search(tiny_config(a.str(), 1), false, builtin_registries()).interrupted);
+  request_interrupt(false);
+  const auto ckpt = a.str() + "/checkpoint.pt";
+  const auto good = core::read_text_file(ckpt);
+  // Flip one byte inside the archive.
+  auto bad = good;
+  bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x10);
+  core::write_text_file(ckpt, bad);
+  try {
+    run_search(tiny_config(a.str(), 1), true, builtin_registries());
+    ADD_FAILURE() << "a damaged checkpoint was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch"), std::string::npos) << e.what();
+  }
+  core::write_text_file(ckpt, good.substr(0, good.size() / 3));  // truncated
+  EXPECT_THROW(run_search(tiny_config(a.str(), 1), true, builtin_registries()), Error);
+  // The right bytes, but another seed and batch in the config.
+  core::write_text_file(ckpt, good);
+  auto edited = tiny_config(a.str(), 2);
+  edited["data"]["batch"] = 8;
+  const auto message = config_error([&] { run_search(edited, true, builtin_registries()); });
+  EXPECT_NE(message.find("seed"), std::string::npos) << message;
+  EXPECT_NE(message.find("data.batch"), std::string::npos) << message;
+  // Threads may change; then the run resumes.
+  auto more_threads = tiny_config(a.str(), 1);
+  more_threads["threads"] = 2;
+  EXPECT_NO_THROW(run_search(more_threads, true, builtin_registries()));
+}
+
+// A signal during the final selection of random search stops the run
+// (exit 130 in the CLI) and the resume gives the uninterrupted answer.
+TEST(Search, InterruptDuringFinalScoringResumesExactly) {
+  core::set_verbosity(0);
+  auto config = [](const std::string& out) {
+    auto c = tiny_config(out, 3);
+    c["strategy"] = {{"name", "random_ws"},
+                     {"options", {{"eval_archs", 6}, {"epoch_eval_archs", 0}}}};
+    return resolve_config(search_defaults(), {c}, builtin_registries());
+  };
+  TempDir a, b;
+  const auto whole = run_search(config(a.str()), false, builtin_registries());
+  // Polls: data loading 1, 2 epochs x 4 steps, then one per scored sample.
+  const InterruptGuard guard;
+  request_interrupt_after(11);
+  EXPECT_TRUE(run_search(config(b.str()), false, builtin_registries()).interrupted);
+  request_interrupt(false);
+  EXPECT_FALSE(fs::exists(b.str() + "/result.json"));
+  EXPECT_EQ(log_of(b.str()).size(), 2u);
+  const auto resumed = run_search(config(b.str()), true, builtin_registries());
+  EXPECT_EQ(whole.result["arch"], resumed.result["arch"]);
 }
 
 TEST(Search, NonFiniteLossStopsWithAClearError) {
@@ -315,6 +427,7 @@ TEST(Train, InterruptedTrainingResumesToTheSameResult) {
   core::set_verbosity(0);
   TempDir whole, split;
   const auto r1 = run_train(tiny_train_config(whole.str()), builtin_registries());
+  const InterruptGuard guard;
   request_interrupt_after(6);  // epoch 2 of 3 (4 steps per epoch)
   const auto partial = run_train(tiny_train_config(split.str()), builtin_registries());
   EXPECT_TRUE(partial.value("interrupted", false));
@@ -326,6 +439,23 @@ TEST(Train, InterruptedTrainingResumesToTheSameResult) {
   for (const char* f : {"weights.pt", "result.json", "checkpoint.pt"}) {
     EXPECT_TRUE(fs::exists(split.str() + "/" + f)) << f;
   }
+}
+
+// Stopped inside its first epoch, training still leaves a checkpoint (the
+// state before epoch 1) and resumes to the uninterrupted result.
+TEST(Train, InterruptedInTheFirstEpochResumes) {
+  core::set_verbosity(0);
+  TempDir whole, split;
+  const auto r1 = run_train(tiny_train_config(whole.str()), builtin_registries());
+  const InterruptGuard guard;
+  request_interrupt_after(2);
+  EXPECT_TRUE(run_train(tiny_train_config(split.str()), builtin_registries())
+                  .value("interrupted", false));
+  request_interrupt(false);
+  EXPECT_TRUE(fs::exists(split.str() + "/checkpoint.pt"));
+  const auto r2 = run_train(tiny_train_config(split.str()), builtin_registries(), true);
+  EXPECT_EQ(r1["test_acc"], r2["test_acc"]);
+  EXPECT_EQ(log_of(whole.str()), log_of(split.str()));
 }
 
 }  // namespace
@@ -357,6 +487,9 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
   const auto rb = run_search(config(b.str()), false, builtin_registries());
   EXPECT_EQ(log_of(a.str()), log_of(b.str()));
   EXPECT_EQ(ra.result["arch"], rb.result["arch"]);
+  const InterruptGuard guard;
+  // The 6th poll: in epoch 1's steps or its eval pass, depending on the
+  // strategy; both must resume exactly.
   request_interrupt_after(6);  // mid-epoch 2 (4 steps per epoch)
   EXPECT_TRUE(run_search(config(c.str()), false, builtin_registries()).interrupted);
   request_interrupt(false);
