@@ -1,6 +1,7 @@
 #include "core/json_io.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,8 +12,12 @@
 namespace nas::core {
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(fmt::format("'{}' is a directory, expected a file", path));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot open '{}' for reading", path));
+  if (!in) throw Error(fmt::format("cannot open '{}' for reading (no such file, or not readable)", path));
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
@@ -100,10 +105,14 @@ void write_text_file(const std::string& path, const std::string& text) {
     if (!out) throw Error(fmt::format("cannot open '{}' for writing", tmp));
     out << text;
     out.flush();
-    if (!out) throw Error(fmt::format("failed writing '{}'", tmp));
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw Error(fmt::format("failed writing '{}'", tmp));
+    }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw Error(fmt::format("cannot rename '{}' to '{}'", tmp, path));
+    std::remove(tmp.c_str());  // never leave the temporary behind
+    throw Error(fmt::format("cannot write '{}' (is it a directory, or not writable?)", path));
   }
 }
 

@@ -41,6 +41,20 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.grad_clip = core::option<double>(j, "grad_clip");
   o.auxiliary_weight = core::option<double>(j, "auxiliary_weight");
   o.drop_path_prob = core::option<double>(j, "drop_path_prob");
+  auto check = [](const char* key, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) {
+      throw ConfigError(fmt::format("train option '{}': expected a number in [{}, {}], found {}",
+                                    key, lo, hi, v));
+    }
+  };
+  check("epochs", static_cast<double>(o.epochs), 1, 1e6);
+  check("lr", o.lr, 0, 10);
+  check("lr_min", o.lr_min, 0, o.lr);
+  check("momentum", o.momentum, 0, 1);
+  check("weight_decay", o.weight_decay, 0, 1);
+  check("grad_clip", o.grad_clip, 0, 1e9);
+  check("auxiliary_weight", o.auxiliary_weight, 0, 1e3);
+  check("drop_path_prob", o.drop_path_prob, 0, 0.99);
   return o;
 }
 
@@ -161,7 +175,10 @@ TrainResult train_network(
   };
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
-    const double t = static_cast<double>(epoch + 1);
+    // NOTE: cosine at t = epoch (the first epoch at the full rate); the DARTS
+    // reference steps its PyTorch-0.3 scheduler first (t = epoch + 1), which
+    // for 600 epochs changes nothing and for a 1-epoch run trains at lr 0.
+    const double t = static_cast<double>(epoch);
     const double lr = o.lr_min + (o.lr - o.lr_min) *
                                      (1 + std::cos(M_PI * t / o.epochs)) / 2;
     for (auto& g : optimizer.param_groups()) {

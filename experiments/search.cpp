@@ -237,9 +237,12 @@ nlohmann::json write_result(SearchState& s, int64_t supernet_params, int threads
                                                            : "search split"},
   };
   const auto log_text = core::read_text_file(s.dir.file("log.jsonl"));
-  const auto last_newline = log_text.rfind('\n', log_text.size() - 2);
-  const auto last = nlohmann::json::parse(
-      log_text.substr(last_newline == std::string::npos ? 0 : last_newline + 1));
+  const auto last_newline =
+      log_text.size() < 2 ? std::string::npos : log_text.rfind('\n', log_text.size() - 2);
+  const auto last_text =
+      log_text.substr(last_newline == std::string::npos ? 0 : last_newline + 1);
+  const auto last = last_text.empty() ? nlohmann::json::object()
+                                      : core::parse_json(last_text, s.dir.file("log.jsonl"));
   for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc", "eval_loss",
                           "eval_acc"}) {
     if (last.contains(key)) result["final"][key] = last[key];

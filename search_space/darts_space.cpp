@@ -39,11 +39,12 @@ DartsSpace::DartsSpace(const nlohmann::json& options)
       multiplier_(core::option<int64_t>(options, "multiplier")),
       stem_multiplier_(core::option<int64_t>(options, "stem_multiplier")),
       derive_mode_(core::option<std::string>(options, "derive")) {
-  if (steps_ < 1 || multiplier_ < 1 || multiplier_ > steps_) {
+  if (steps_ < 1 || steps_ > 16 || multiplier_ < 1 || multiplier_ > steps_ ||
+      stem_multiplier_ < 1 || stem_multiplier_ > 16) {
     throw ConfigError(fmt::format(
-        "darts space: expected steps >= 1 and 1 <= multiplier <= steps, "
-        "found steps {} multiplier {}",
-        steps_, multiplier_));
+        "darts space: expected 1 <= steps <= 16, 1 <= multiplier <= steps and 1 <= "
+        "stem_multiplier <= 16, found steps {} multiplier {} stem_multiplier {}",
+        steps_, multiplier_, stem_multiplier_));
   }
   if (derive_mode_ != "top2" && derive_mode_ != "all") {
     throw ConfigError(fmt::format(

@@ -34,6 +34,20 @@ expect 2 "unknown op 'sep_conv_9x9'" -- "$nas" show --arch "Genotype(normal=[('s
 expect 2 "CUDA" -- "$nas" search --device cuda --out "$tmp/r1"
 expect 2 "expected an even C" -- "$nas" show --supernet --C 3 --json
 expect 2 "cells per stage >= 1" -- "$nas" show --space nb201 --supernet --cells-per-stage 0 --json
+# Hostile input: clear errors with exit 2, never a crash or raw library text.
+expect 2 "nested deeper than 8" -- "$nas" show --space darts --arch "Genotype(normal=$(printf '[%.0s' $(seq 40000)))"
+expect 2 "layers <= 200" -- "$nas" show --supernet --layers 100000 --json
+expect 2 "cells per stage <= 66" -- "$nas" show --space nb201 --supernet --cells-per-stage 100000 --json
+expect 2 "cuda or cuda:N" -- "$nas" search --device cuda:99999999999
+expect 2 "number overflow" -- "$nas" search --set seed=1e400
+expect 2 "lists no input" -- "$nas" show --space nb201 --arch "|+|+|"
+expect 2 "stem_multiplier 0" -- "$nas" search --set space.options.stem_multiplier=0 --out "$tmp/sm"
+[[ ! -e "$tmp/sm" ]] || fail "a failed config left a run directory"
+mkdir -p "$tmp/adir" && : >"$tmp/empty.txt"
+expect 1 "is a directory" -- "$nas" show --arch-file "$tmp/adir"
+expect 2 "the file is empty" -- "$nas" show --arch-file "$tmp/empty.txt"
+printf '{"a": %s1%s}' "$(printf '[%.0s' $(seq 100))" "$(printf ']%.0s' $(seq 100))" >"$tmp/deep.json"
+expect 2 "deep.json:1:.*nested deeper than 64" -- "$nas" search --config "$tmp/deep.json"
 
 v2="Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
 expect 0 '"params": 3349342' -- "$nas" show --space darts --arch "$v2" --json

@@ -30,14 +30,23 @@ for ((t = 0; t < trials; t++)); do
   dir="$tmp/run$t"
   # A kill point anywhere in the run (start-up included).
   delay=$(awk -v w="$whole_s" -v r=$((RANDOM % 100)) 'BEGIN { printf "%.2f", w * r / 100 }')
-  search --out "$dir" >/dev/null 2>"$dir.err" &
+  # exec: the signal must reach nas itself, not a bash subshell.
+  (exec "$nas" search --dataset synthetic --epochs 3 --C 2 --layers 3 --batch 16 \
+    --set data.synthetic.train_size=128 --set data.synthetic.size=8 \
+    --set data.synthetic.channels=1 --threads 1 -q --seed 5 --out "$dir" >/dev/null 2>"$dir.err") &
   pid=$!
   sleep "$delay"
   kill -s "$sig" "$pid" 2>/dev/null
-  wait "$pid"
+  wait "$pid" 2>/dev/null
   rc=$?
   if [[ -f "$dir/result.json" ]]; then
-    :  # finished before the signal
+    :  # finished before the signal (or it came before the handler existed)
+  elif [[ ! -f "$dir/config.json" ]]; then
+    # Stopped before the run began: nothing may have been written.
+    [[ ! -e "$dir/log.jsonl" && ! -e "$dir/checkpoint.pt" ]] ||
+      fail "SIG$sig at ${delay}s: files written before config.json"
+    echo "SIG$sig at ${delay}s: stopped before the run began (exit $rc)"
+    continue
   elif [[ $sig != KILL && $rc -ne 130 ]]; then
     fail "SIG$sig at ${delay}s: exit $rc, expected 130: $(cat "$dir.err")"
     continue
@@ -46,6 +55,7 @@ for ((t = 0; t < trials; t++)); do
     out=$("$nas" search --resume "$dir" 2>&1)
     [[ $? -eq 2 && ( "$out" == *"no checkpoint.pt"* || "$out" == *"not a run directory"* ) ]] ||
       fail "SIG$sig at ${delay}s without a checkpoint: resume said: $out"
+    echo "SIG$sig at ${delay}s: no checkpoint yet; resume refused clearly"
     continue
   else
     "$nas" search --resume "$dir" -q >/dev/null 2>"$dir.err" ||

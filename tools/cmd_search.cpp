@@ -45,7 +45,6 @@ int run_search_command(const std::vector<std::string>& args) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }
-  experiments::install_interrupt_handlers();
   const auto outcome = experiments::run_search(config, resume, registries);
   if (outcome.interrupted) return 130;
   std::cout << outcome.result["arch"].get<std::string>() << "\n";

@@ -36,7 +36,6 @@ int run_train_command(const std::vector<std::string>& args) {
     const auto config = experiments::resolve_config(
         experiments::train_defaults(), resume_layers(vm),
         experiments::builtin_registries());
-    experiments::install_interrupt_handlers();
     const auto result =
         experiments::run_train(config, experiments::builtin_registries(), true);
     if (result.value("interrupted", false)) return 130;
@@ -51,6 +50,14 @@ int run_train_command(const std::vector<std::string>& args) {
     // The search's space and data come along unless given again.
     const auto dir = vm["from-run"].as<std::string>();
     const auto searched = core::read_json_file(dir + "/config.json");
+    if (!searched.is_object() || !searched.contains("space") || !searched.contains("data") ||
+        !searched["data"].is_object() || !searched["data"].contains("dataset") ||
+        !searched["data"].contains("dir")) {
+      throw ConfigError(fmt::format(
+          "--from-run {}: {}/config.json is not the config of a search run (expected "
+          "\"space\" and \"data\" with \"dataset\" and \"dir\")",
+          dir, dir));
+    }
     nlohmann::json inherited = {{"space", searched.at("space")}};
     for (const char* key : {"dataset", "dir"}) {
       inherited["data"][key] = searched.at("data").at(key);
@@ -66,7 +73,6 @@ int run_train_command(const std::vector<std::string>& args) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }
-  experiments::install_interrupt_handlers();
   const auto result = experiments::run_train(config, experiments::builtin_registries());
   if (result.value("interrupted", false)) return 130;
   std::cout << fmt::format("test accuracy {:.2f}%\n",

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -139,9 +140,16 @@ std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
 std::string read_arch_argument(const po::variables_map& vm) {
   if (vm.count("arch") != 0) return vm["arch"].as<std::string>();
   if (vm.count("arch-file") != 0) {
-    auto text = core::read_text_file(vm["arch-file"].as<std::string>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    const auto path = vm["arch-file"].as<std::string>();
+    auto text = core::read_text_file(path);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
       text.pop_back();
+    }
+    if (text.empty()) {
+      throw ConfigError(fmt::format(
+          "--arch-file {}: the file is empty; expected an architecture (a DARTS genotype or "
+          "an NB201 string), or give it with --arch TEXT",
+          path));
     }
     return text;
   }

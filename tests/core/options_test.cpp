@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/json_io.h"
 #include "core/options.h"
 #include "core/rng.h"
 
@@ -23,6 +24,27 @@ TEST(Options, NestedUnknownKeyHasItsPath) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "unknown option 'cfg.b.e'; valid keys: c");
   }
+}
+
+// JSON from users: deep nesting, huge numbers and bad syntax are clear
+// errors naming where they are, never a crash or raw library text.
+TEST(Json, HostileTextIsAClearError) {
+  auto message = [](const std::string& text) {
+    try {
+      core::parse_json(text, "cfg.json");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message(std::string(40000, '[')).find("cfg.json:1:65: JSON nested deeper than 64"),
+            std::string::npos);
+  EXPECT_NE(message("{\"a\": 1e400}").find("number overflow"), std::string::npos);
+  const auto bad = message("{\n  \"a\": ,\n}");
+  EXPECT_NE(bad.find("cfg.json:2:8: invalid JSON"), std::string::npos) << bad;
+  EXPECT_EQ(bad.find("json.exception"), std::string::npos) << bad;
+  // Brackets inside strings do not count.
+  EXPECT_EQ(message("{\"a\": \"" + std::string(100, '[') + "\"}"), "");
 }
 
 TEST(Rng, SameSeedSameStreamOtherSeedOther) {

@@ -105,6 +105,17 @@ TEST(IdxReader, TruncatedImagesNameFileAndCounts) {
       << msg;
 }
 
+// A header claiming 0xFFFFFFFF images is a truncation error, not an
+// attempt to allocate terabytes.
+TEST(IdxReader, HugeClaimedCountIsTruncationNotAllocation) {
+  TempDir d;
+  write_gz(d.file("img.gz"), idx_images(0x803, 0xFFFFFFFFu, 28, 28, 100));
+  write_gz(d.file("lbl.gz"), idx_labels(0x801, 3, {0, 1, 2}));
+  const auto msg = error_of([&] { read_idx(d.file("img.gz"), d.file("lbl.gz"), "t"); });
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("found 100"), std::string::npos) << msg;
+}
+
 TEST(IdxReader, WrongMagic) {
   TempDir d;
   write_gz(d.file("img.gz"), idx_images(0x801, 3, 2, 2, 12));

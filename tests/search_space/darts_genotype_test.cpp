@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "search_space/darts_space.h"
+#include "search_space/nb201_space.h"
 #include "tests/search_space/genotypes.h"
 
 namespace nas::search_space {
@@ -84,6 +85,71 @@ TEST(DartsGenotype, RejectsMalformedTextWithAPointer) {
                   "unknown field 'color'");
   expect_rejected("Genotyp(normal=[])", "expected 'Genotype('");
   expect_rejected("", "expected a name");
+}
+
+/// The ConfigError message of parsing `text`, or "" when it parses.
+std::string parse_error(const SearchSpace& s, const std::string& text) {
+  try {
+    s.parse(text);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Hostile text is a clear error, not a crash (issue: fuzzed genotypes).
+TEST(DartsGenotype, BoundsNestingRangesAndConcat) {
+  const DartsSpace s(DartsSpace::default_options());
+  const auto deep = parse_error(s, "Genotype(normal=" + std::string(40000, '[') + "))");
+  EXPECT_NE(deep.find("nested deeper than"), std::string::npos) << deep;
+  const std::string cell = "[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)]";
+  const auto huge = parse_error(s, "Genotype(normal=" + cell + ", normal_concat=range(2, 1e12), reduce=" +
+                                       cell + ", reduce_concat=[2])");
+  EXPECT_NE(huge.find("too long"), std::string::npos) << huge;
+  const auto inputs = parse_error(s, "Genotype(normal=" + cell + ", normal_concat=[2], reduce=" + cell +
+                                         ", reduce_concat=[0, 1])");
+  EXPECT_NE(inputs.find("intermediate state"), std::string::npos) << inputs;
+  // Invisible characters are escaped and long text is cut in messages.
+  const auto odd = parse_error(s, "Genotype(normal=\x01" + std::string(100000, 'x') + ")");
+  EXPECT_NE(odd.find("\\x01"), std::string::npos) << odd.substr(0, 200);
+  EXPECT_LT(odd.size(), 400u);
+}
+
+TEST(Nb201String, RejectsWhatTheReferenceNeverWrites) {
+  const Nb201Space s(nlohmann::json::object());
+  EXPECT_NE(parse_error(s, "|+|+|").find("lists no input"), std::string::npos);
+  EXPECT_NE(parse_error(s, "|nor_conv_3x3~0x2|+|skip_connect~0|skip_connect~1|+|none~0|none~1|none~2|")
+                .find("one-digit input index"),
+            std::string::npos);
+  EXPECT_NE(parse_error(s, "|nor_conv_3x3~2.0|+|skip_connect~0|+|none~0|").find("one-digit"),
+            std::string::npos);
+  EXPECT_NE(parse_error(s, "|nor_conv_3x3~0~1|+|skip_connect~0|+|none~0|").find("one-digit"),
+            std::string::npos);
+  EXPECT_NE(parse_error(s, "|nor_conv_3x3~99999999999999999999|+|skip_connect~0|+|none~0|")
+                .find("one-digit"),
+            std::string::npos);
+  // The reference's partial form (resnet) still parses.
+  EXPECT_EQ(parse_error(s, "|nor_conv_3x3~0|+|nor_conv_3x3~1|+|skip_connect~0|skip_connect~2|"), "");
+}
+
+// Sizes far beyond any published setting are refused before allocating.
+TEST(NetworkSizes, AreBounded) {
+  const DartsSpace d(DartsSpace::default_options());
+  NetworkOptions o;
+  o.layers = 100000;
+  EXPECT_THROW(d.build_supernet(o), ConfigError);
+  o.layers = 8;
+  o.C = 1000;  // within the channel bound, far beyond memory
+  try {
+    d.build_supernet(o);
+    ADD_FAILURE() << "a supernet of C 1000 was built";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("GiB"), std::string::npos) << e.what();
+  }
+  const Nb201Space n(nlohmann::json::object());
+  NetworkOptions p;
+  p.cells_per_stage = 100000;
+  EXPECT_THROW(n.build_supernet(p), ConfigError);
 }
 
 TEST(DartsGenotype, DeriveKeepsTopTwoEdgesByStrongestNonNoneOp) {
