@@ -80,6 +80,21 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is KiB
 }
 
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        const auto start = line.find_first_not_of(' ', colon + 1);
+        return start == std::string::npos ? "" : line.substr(start);
+      }
+    }
+  }
+  return "unknown";
+}
+
 nlohmann::json environment_info(const torch::Device& device, int threads) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
@@ -92,6 +107,7 @@ nlohmann::json environment_info(const torch::Device& device, int threads) {
       {"device", device.str()},
       {"threads", threads},
       {"hardware_concurrency", std::thread::hardware_concurrency()},
+      {"cpu_model", cpu_model()},
       {"hostname", host},
   };
 }

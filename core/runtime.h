@@ -26,6 +26,9 @@ double peak_rss_mib();
 /// MemAvailable of /proc/meminfo in MiB (0 when unknown).
 double available_memory_mib();
 
+/// The CPU's model name from /proc/cpuinfo ("unknown" when absent).
+std::string cpu_model();
+
 /// Facts about the build and the machine for `nas --version` and env.json.
 nlohmann::json environment_info(const torch::Device& device, int threads);
 

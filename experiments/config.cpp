@@ -9,6 +9,7 @@
 #include "core/options.h"
 #include "data/source.h"
 #include "estimators/scratch.h"
+#include "hardware/objective.h"
 
 namespace nas::experiments {
 
@@ -36,6 +37,7 @@ nlohmann::json search_defaults() {
       {"strategy", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
       {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}}},
       {"data", data::default_data_options()},
+      {"objective", hardware::objective_defaults()},
   };
 }
 
@@ -176,6 +178,7 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
   };
   resolve_component("space", registries.spaces);
   resolve_component("strategy", registries.strategies);
+  if (config.contains("objective")) hardware::check_objective(config["objective"]);
   return config;
 }
 

@@ -16,6 +16,7 @@
 #include "data/source.h"
 #include "experiments/run_dir.h"
 #include "hardware/cost.h"
+#include "hardware/objective.h"
 
 namespace nas::experiments {
 
@@ -82,6 +83,7 @@ struct SearchState {
   search_space::Supernet supernet;
   core::Rng rng;
   strategies::SearchContext ctx;
+  hardware::CostObjective objective;
   Position pos;
   EpochSums sums;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -197,6 +199,7 @@ nlohmann::json epoch_line(SearchState& s, const nlohmann::json& monitor, double 
       {"arch", s.space->format(arch)},
   };
   line.update(monitor);
+  if (!s.objective.empty()) line.update(s.objective.report(s.strategy->op_probabilities(), arch));
   const auto decisions = s.space->decisions();
   for (auto it = state.begin(); it != state.end(); ++it) {
     line[it.key()] = it.key() == "arch_weights" ? group_weights(decisions, *it) : *it;
@@ -209,13 +212,19 @@ nlohmann::json epoch_line(SearchState& s, const nlohmann::json& monitor, double 
 std::string epoch_summary(const nlohmann::json& line) {
   auto pct = [&](const char* key) { return 100 * line[key].get<double>(); };
   return fmt::format(
-      "train loss {:.3f} acc {:.2f}%{}{} | {}", line["train_loss"].get<double>(),
+      "train loss {:.3f} acc {:.2f}%{}{}{} | {}", line["train_loss"].get<double>(),
       pct("train_acc"),
       line["val_acc"].is_null()
           ? ""
           : fmt::format(" | val loss {:.3f} acc {:.2f}%", line["val_loss"].get<double>(),
                         pct("val_acc")),
       line.contains("eval_acc") ? fmt::format(" | eval acc {:.2f}%", pct("eval_acc")) : "",
+      line.contains("latency_ms")
+          ? fmt::format(" | {:.3f} ms{}", line["latency_ms"].get<double>(),
+                        line.contains("expected_latency_ms")
+                            ? fmt::format(" (E {:.3f})", line["expected_latency_ms"].get<double>())
+                            : "")
+          : "",
       line["arch"].get<std::string>());
 }
 
@@ -246,6 +255,11 @@ nlohmann::json write_result(SearchState& s, int64_t supernet_params, int threads
   for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc", "eval_loss",
                           "eval_acc"}) {
     if (last.contains(key)) result["final"][key] = last[key];
+  }
+  if (!s.objective.empty()) {
+    // The answer's costs (after any final selection) and the objective used.
+    result["costs"] = s.objective.report(s.strategy->op_probabilities(), s.strategy->best());
+    result["objective"] = config["objective"];
   }
   core::write_json_file(s.dir.file("result.json"), result);
   core::info("result: {} (search {:.1f}s) -> {}", result["arch"].get<std::string>(),
@@ -295,6 +309,12 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
   net_options.input_size = s.split.input_size;
   s.supernet = s.space->build_supernet(net_options);
   s.supernet->to(device);
+  auto eval_sizes = s.space->eval_defaults();
+  eval_sizes.num_classes = net_options.num_classes;
+  eval_sizes.in_channels = net_options.in_channels;
+  eval_sizes.input_size = net_options.input_size;
+  s.objective = hardware::CostObjective::from_config(config["objective"], *s.space,
+                                                     config["strategy"]["name"].get<std::string>(), eval_sizes);
 
   s.rng = core::Rng(core::mix_seed(seed, 99));
   auto& ctx = s.ctx;
@@ -307,6 +327,16 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
   ctx.steps_per_epoch = s.split.train->batches();
   ctx.train_loader = s.split.train.get();
   ctx.val_loader = s.split.val.get();
+  if (s.objective.trains()) {
+    ctx.objective.loss = [&s](const torch::Tensor& loss, const torch::Tensor& probs) {
+      return s.objective.apply(loss, probs);
+    };
+  }
+  if (s.objective.selects()) {
+    ctx.objective.penalty = [&s](const search_space::Architecture& arch) {
+      return s.objective.penalty(arch);
+    };
+  }
   s.strategy->attach(ctx);
 
   s.dir.create(resume);
@@ -324,6 +354,8 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
              s.space->decisions().size(), s.split.train->size(), s.split.val->size(),
              s.strategy->uses_whole_training_set() ? " (test set, monitoring only)" : "",
              ctx.steps_per_epoch, threads, device.str());
+
+  for (const auto& line : s.objective.describe()) core::info("{}", line);
 
   SearchOutcome outcome;
   outcome.run_dir = s.dir.path();

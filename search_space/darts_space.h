@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "search_space/ops.h"
 #include "search_space/search_space.h"
 
 namespace nas::search_space {
@@ -38,6 +39,7 @@ class DartsSpace : public SearchSpace {
   std::string format(const Architecture& arch) const override;
   Architecture parse(std::string_view text) const override;
   std::string to_dot(const Architecture& arch) const override;
+  const OpFamily* op_family() const override { return &darts_ops(); }
 
   int64_t steps() const { return steps_; }
   /// Row of alpha of edge (node i, input j) in cell type `cell` (0 normal).

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "search_space/ops.h"
 #include "search_space/search_space.h"
 
 namespace nas::search_space {
@@ -35,6 +36,7 @@ class Nb201Space : public SearchSpace {
   std::string format(const Architecture& arch) const override;
   Architecture parse(std::string_view text) const override;
   std::string to_dot(const Architecture& arch) const override;
+  const OpFamily* op_family() const override { return &nb201_ops(); }
 
   /// Edge (node i, input j) -> row of alpha, in AutoDL's sorted edge order.
   static int64_t edge_row(int64_t node, int64_t input);

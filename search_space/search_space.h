@@ -67,6 +67,10 @@ class SearchSpace {
   virtual Architecture parse(std::string_view text) const = 0;
   /// A Graphviz description of the architecture's cells.
   virtual std::string to_dot(const Architecture& arch) const = 0;
+  /// The ops of the space's stand-alone networks (what `build_network`
+  /// puts on an edge), for cost models that build one op alone; null for a
+  /// space without a named op family.
+  virtual const OpFamily* op_family() const { return nullptr; }
 
   int64_t num_candidates() const { return decisions().front().candidates.size(); }
 };

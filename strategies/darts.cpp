@@ -144,9 +144,8 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   // weight step; AutoDL's DARTS-V1 does the weight step first.
   const bool weight_first = core::option<bool>(options_, "weight_step_first");
   if (weight_first) weights();
-  auto grad = alpha_gradient(train, val, stats);
-  if (ctx_->objective) grad = grad + objective_gradient();
-  apply_alpha_gradient(grad);
+  const auto grad = alpha_gradient(train, val, stats);
+  apply_alpha_gradient(with_objective(grad, stats.val_loss, torch::softmax(alpha_, 1)));
   if (!weight_first) weights();
   return stats;
 }

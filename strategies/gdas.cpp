@@ -93,10 +93,10 @@ StepStats Gdas::step(const Batch& train, const Batch& val) {
   ctx_->supernet->train();
   auto [loss, correct] =
       loss_and_correct(ctx_->supernet->forward(val.x, sample_path(alpha_)), val.y);
-  if (ctx_->objective) loss = loss + ctx_->objective(torch::softmax(alpha_, 1));
-  apply_alpha_gradient(
-      torch::autograd::grad({loss}, {alpha_}, {}, false, false, true)[0]);
   stats.val_loss = loss.item<double>();
+  const auto total = ctx_->objective.apply(loss, torch::softmax(alpha_, 1));
+  apply_alpha_gradient(
+      torch::autograd::grad({total}, {alpha_}, {}, false, false, true)[0]);
   stats.val_correct = correct;
   stats.val_count = val.size();
   return stats;

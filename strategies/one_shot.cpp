@@ -167,10 +167,16 @@ void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad,
                          rows);
 }
 
-torch::Tensor OneShotStrategy::objective_gradient() const {
-  if (!ctx_->objective) return torch::zeros_like(alpha_);
-  const auto term = ctx_->objective(torch::softmax(alpha_, 1));
-  return torch::autograd::grad({term}, {alpha_}, {}, false, false, true)[0];
+torch::Tensor OneShotStrategy::with_objective(const torch::Tensor& task_grad,
+                                              double task_loss,
+                                              const torch::Tensor& probs) const {
+  if (!ctx_->objective.loss) return task_grad;
+  auto loss = torch::tensor(task_loss, alpha_.options()).requires_grad_(true);
+  const auto total = ctx_->objective.loss(loss, probs);
+  const auto g = torch::autograd::grad({total}, {loss, alpha_}, {}, false, false, true);
+  const auto scale = g[0].defined() ? g[0].detach() : torch::zeros({}, alpha_.options());
+  const auto direct = g[1].defined() ? g[1] : torch::zeros_like(alpha_);
+  return scale * task_grad + direct;
 }
 
 void OneShotStrategy::save(torch::serialize::OutputArchive& archive) const {

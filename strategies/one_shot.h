@@ -42,6 +42,7 @@ class OneShotStrategy : public SearchStrategy {
   const torch::Tensor& alpha() const { return alpha_; }
   /// softmax(alpha) per decision.
   torch::Tensor probabilities() const;
+  torch::Tensor op_probabilities() const override { return probabilities(); }
 
  protected:
   /// Cross-entropy and the number of correct predictions.
@@ -69,8 +70,13 @@ class OneShotStrategy : public SearchStrategy {
   /// newer LibTorch's zero_grad does. It also makes a resumed run exact: a
   /// zeroed gradient is state a checkpoint would not carry.
   void clear_weight_grads();
-  /// d(objective(softmax(alpha)))/dalpha, or zeros without an objective.
-  torch::Tensor objective_gradient() const;
+  /// The alpha gradient of `ctx.objective.loss(L, P)` for a task loss L of
+  /// value `task_loss` and alpha gradient `task_grad`, and op probabilities
+  /// `probs` (a differentiable function of alpha): the chain rule
+  /// s * task_grad + d objective / d alpha through P, with s = d objective
+  /// / d L (1 for additive terms). `task_grad` alone without an objective.
+  torch::Tensor with_objective(const torch::Tensor& task_grad, double task_loss,
+                               const torch::Tensor& probs) const;
   /// The learning rate of the current epoch.
   double lr() const { return lr_; }
   /// Subclasses save/load their own extra state here.

@@ -178,13 +178,9 @@ torch::Tensor Proxyless::alpha_step(const Batch& val, const std::vector<Gates>& 
       grad[d][inv[i]] = s;
     }
   }
-  if (ctx_->objective) {
-    // The probabilities the reference's objective sees: softmax over the
-    // involved ops, zeros elsewhere.
-    const auto probs = torch::softmax(alpha_ + mask, 1);
-    grad = grad + torch::autograd::grad({ctx_->objective(probs)}, {alpha_}, {}, false,
-                                        false, true)[0];
-  }
+  // The probabilities the reference's objective sees: softmax over the
+  // involved ops, zeros elsewhere.
+  grad = with_objective(grad, stats.val_loss, torch::softmax(alpha_ + mask, 1));
   grad = grad * rows.to(grad.device(), grad.scalar_type()).unsqueeze(1);
   const auto before = alpha_.detach().clone();
   apply_alpha_gradient(grad, rows);

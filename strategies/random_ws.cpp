@@ -1,5 +1,7 @@
 #include "strategies/random_ws.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -87,10 +89,10 @@ void RandomWs::pick_current(int64_t samples) const {
   core::Rng rng(core::mix_seed(ctx_->seed, 7919 + static_cast<uint64_t>(epoch_)));
   ScoreOptions o = selection().options;
   o.batches = std::min<int64_t>(o.batches, 2);
-  double best = -1;
+  double best = -std::numeric_limits<double>::infinity();
   for (int64_t i = 0; i < samples; ++i) {
     auto arch = sample(rng);
-    const double s = samples > 1 ? score_architecture(*ctx_, arch, o) : 0.0;
+    const double s = samples > 1 ? selection_score(*ctx_, arch, o) : 0.0;
     if (s > best) {
       best = s;
       current_ = arch;

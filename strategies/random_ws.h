@@ -41,6 +41,8 @@ class RandomWs : public OneShotStrategy {
   void new_epoch(int64_t epoch) override;
   search_space::Architecture best() const override;
   nlohmann::json state() const override;
+  /// No architecture weights: sampling is uniform.
+  torch::Tensor op_probabilities() const override { return {}; }
 
   /// The selection after the last epoch, with every "auto" resolved.
   Selection selection() const;

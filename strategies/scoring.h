@@ -34,6 +34,11 @@ double score_architecture(const SearchContext& ctx,
                           const search_space::Architecture& arch,
                           const ScoreOptions& options);
 
+/// What selections rank by: `score_architecture` minus the objective's
+/// penalty (`ctx.objective.penalty`, e.g. lambda * latency).
+double selection_score(const SearchContext& ctx, const search_space::Architecture& arch,
+                       const ScoreOptions& options);
+
 /// How to pick an answer by sampling and scoring.
 /// - Li & Talwalkar (randomNAS_release `get_eval_arch`): `rounds` rounds; in
 ///   each, score `samples` architectures on `options.batches` validation

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/options.h"
+#include "hardware/profile.h"
 #include "hardware/snas_cost.h"
 #include "strategies/gumbel.h"
 
@@ -96,36 +97,22 @@ torch::Tensor Snas::resource_penalty(const torch::Tensor& z,
 }
 
 void Snas::measure_costs(const torch::Tensor& x) {
-  auto& net = *ctx_->supernet;
-  // One eval-mode pass records every MixedOp's input shape; eval mode and
-  // no_grad leave the BatchNorm statistics and gradients untouched.
-  torch::NoGradGuard guard;
-  net.eval();
-  net.forward(x.narrow(0, 0, 1), search_space::PathSpec::weighted_all(
-                                     torch::softmax(alpha_.detach(), 1)));
-  const auto& mixed = net.mixed_ops();
+  // One eval-mode pass records every MixedOp's input shape and stride.
+  const auto sites = hardware::find_op_sites(*ctx_->supernet, x.narrow(0, 0, 1));
   const auto decisions = ctx_->space->decisions();
-  const int64_t m = static_cast<int64_t>(mixed.size());
+  const auto m = static_cast<int64_t>(sites.size());
   const int64_t k = alpha_.size(1);
   costs_ = torch::zeros({m, k, 3}, torch::kFloat64);
   std::vector<int64_t> rows(m);
   std::vector<double> per_decision(alpha_.size(0), 0.0);
   for (int64_t i = 0; i < m; ++i) {
-    const auto& [decision, op] = mixed[i];
-    rows[i] = decision;
-    per_decision[decision] += 1;
-    const auto& shape = op->last_input_shape();  // [N, C, H, W]
-    // The edge's stride: any non-`none` candidate's output size tells it.
-    int64_t stride = 1;
+    const auto& site = sites[i];
+    rows[i] = site.decision;
+    per_decision[site.decision] += 1;
     for (int64_t j = 0; j < k; ++j) {
-      if (op->op(j).is_zero()) continue;
-      const auto out = op->op(j).forward(torch::zeros(shape, alpha_.options()).narrow(0, 0, 1));
-      stride = out.size(2) < shape[2] ? 2 : 1;
-      break;
-    }
-    for (int64_t j = 0; j < k; ++j) {
-      const auto c = hardware::snas_op_cost(decisions[decision].candidates[j], shape[1],
-                                            shape[2], stride);
+      const auto c = hardware::snas_op_cost(decisions[site.decision].candidates[j],
+                                            site.input_shape[1], site.input_shape[2],
+                                            site.stride);
       costs_[i][j][0] = c.size;
       costs_[i][j][1] = c.flops;
       costs_[i][j][2] = c.mac;
@@ -136,7 +123,6 @@ void Snas::measure_costs(const torch::Tensor& x) {
   for (int64_t i = 0; i < m; ++i) weights[i] = 1.0 / per_decision[rows[i]];
   row_weights_ = torch::tensor(weights, torch::kFloat64).to(alpha_.device(), alpha_.scalar_type());
   costs_ = costs_.to(alpha_.device(), alpha_.scalar_type());
-  net.train();
 }
 
 StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
@@ -154,8 +140,8 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;
   stats.train_count = train.size();
+  loss = ctx_->objective.apply(loss, torch::softmax(alpha_, 1));
   if (lambda > 0) loss = loss + lambda * resource_penalty(z, costs_, rows_, row_weights_);
-  if (ctx_->objective) loss = loss + ctx_->objective(torch::softmax(alpha_, 1));
   loss.backward();
   torch::nn::utils::clip_grad_norm_(weights_, core::option<double>(options_, "grad_clip"));
   torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{alpha_},

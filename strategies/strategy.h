@@ -17,6 +17,27 @@
 
 namespace nas::strategies {
 
+/// How cost objectives reach a strategy (hardware::CostObjective fills it).
+struct SearchObjective {
+  /// The loss that trains alpha, from the task loss (a scalar) and the op
+  /// probabilities [decisions, candidates]; differentiable in both (e.g.
+  /// loss + lambda * E[latency], or ProxylessNAS's loss * (log E / log
+  /// target)^beta). Strategies that train alpha call it. Null: the task
+  /// loss alone.
+  std::function<torch::Tensor(const torch::Tensor& loss, const torch::Tensor& probs)> loss;
+  /// What a discrete architecture's selection score (an accuracy in 0..1)
+  /// loses: lambda * cost, plus a large amount over a hard limit. Strategies
+  /// that select by scoring (random_ws, FairNAS) subtract it. Null: 0.
+  std::function<double(const search_space::Architecture&)> penalty;
+
+  torch::Tensor apply(const torch::Tensor& task_loss, const torch::Tensor& probs) const {
+    return loss ? loss(task_loss, probs) : task_loss;
+  }
+  double penalty_of(const search_space::Architecture& arch) const {
+    return penalty ? penalty(arch) : 0.0;
+  }
+};
+
 /// What a strategy is attached to for a search. The loop owns everything;
 /// the strategy keeps pointers.
 struct SearchContext {
@@ -33,10 +54,9 @@ struct SearchContext {
   /// (may be null in unit tests).
   const data::Loader* train_loader = nullptr;
   const data::Loader* val_loader = nullptr;
-  /// Extra objective terms as one differentiable function of the op
-  /// probabilities [decisions, candidates] (e.g. lambda * expected latency);
-  /// strategies add it to the loss that trains alpha. Null: none.
-  std::function<torch::Tensor(const torch::Tensor& probs)> objective;
+  /// Cost objectives (latency, FLOPs, parameters), set by the loop from
+  /// the config's `objective` section; empty hooks: none.
+  SearchObjective objective;
 };
 
 /// Losses and accuracies of one step; a count of 0 means "not measured".
@@ -77,6 +97,10 @@ class SearchStrategy {
   /// Work after the last epoch (e.g. final selection by sampling).
   virtual void finish() {}
   virtual search_space::Architecture best() const = 0;
+  /// The op probabilities [decisions, candidates] the strategy holds
+  /// (softmax of alpha), for expected costs in the log; undefined for
+  /// strategies without architecture weights.
+  virtual torch::Tensor op_probabilities() const { return {}; }
   /// For the epoch log: architecture weights, temperature, learning rates.
   virtual nlohmann::json state() const = 0;
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;

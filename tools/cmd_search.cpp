@@ -17,6 +17,10 @@ int run_search_command(const std::vector<std::string>& args) {
       ("strategy", po::value<std::string>(), "search strategy (`nas list strategies`)")
       ("val-subset", po::value<int64_t>(), "use the first N images of the architecture split (0: all)")
       ("epochs", po::value<int64_t>(), "search epochs")
+      ("latency", po::value<std::string>(),
+       "latency table: FILE (`nas profile`) or published:DEVICE (NB201); set its weight with "
+       "--set objective.latency.lambda=L")
+      ("latency-data", po::value<std::string>(), "the published latency CSV (default: ../shared/data)")
       ("resume", po::value<std::string>(), "continue the run in DIR from its checkpoint");
   add_data_and_size_options(desc);
   add_common_run_options(desc);
@@ -36,7 +40,9 @@ int run_search_command(const std::vector<std::string>& args) {
     paths.insert(paths.end(), {{"space", "space.name"},
                                {"strategy", "strategy.name"},
                                {"val-subset", "data.val_subset"},
-                               {"epochs", "epochs"}});
+                               {"epochs", "epochs"},
+                               {"latency", "objective.latency.table"},
+                               {"latency-data", "objective.latency.data"}});
     layers = config_layers(vm, "search", paths);
   }
   const auto config = experiments::resolve_config(experiments::search_defaults(),

@@ -5,10 +5,43 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "experiments/config.h"
+#include "core/runtime.h"
 #include "hardware/cost.h"
+#include "hardware/profile.h"
+#include "hardware/published.h"
 #include "tools/commands.h"
 
 namespace nas::tools {
+
+namespace {
+
+/// --latency (predicted from a table) and --measure-latency (measured here).
+void add_latency(const po::variables_map& vm, const search_space::SearchSpace& space,
+                 const search_space::Architecture& arch, const search_space::NetworkOptions& o,
+                 nlohmann::json& out) {
+  if (vm.count("latency") != 0) {
+    const auto table = hardware::load_latency_table(
+        space, vm["latency"].as<std::string>(),
+        vm.count("latency-data") != 0 ? vm["latency-data"].as<std::string>() : "");
+    out["latency_ms"] = table.predict(space, arch);
+    out["latency_source"] = table.source;
+  }
+  if (vm["measure-latency"].as<bool>()) {
+    hardware::ProfileOptions p;
+    p.sizes = o;
+    p.threads = core::set_threads(vm["threads"].as<int>());
+    p.batch = vm["batch"].as<int64_t>();
+    if (p.batch < 1 || p.batch > 4096) {
+      throw ConfigError(fmt::format("--batch: expected 1..4096, found {}", p.batch));
+    }
+    const auto t = hardware::measure_network_latency(space, arch, p);
+    out["measured_latency_ms"] = t.median_ms;
+    out["measured"] = t.to_json();
+    out["measured"]["device"] = hardware::device_info(p.device, p.threads, p.batch);
+  }
+}
+
+}  // namespace
 
 int run_show_command(const std::vector<std::string>& args) {
   po::options_description desc("nas show options");
@@ -18,17 +51,18 @@ int run_show_command(const std::vector<std::string>& args) {
       ("arch-file", po::value<std::string>(), "file holding the architecture text")
       ("from-run", po::value<std::string>(), "the result of the run in DIR")
       ("supernet", po::bool_switch(), "the space's supernet instead of an architecture")
-      ("C", po::value<int64_t>(), "initial channels (default: the space's)")
-      ("layers", po::value<int64_t>(), "cells (DARTS)")
-      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201)")
-      ("classes", po::value<int64_t>()->default_value(10), "classes")
-      ("in-channels", po::value<int64_t>()->default_value(3), "input channels")
-      ("input-size", po::value<int64_t>()->default_value(32), "input height = width")
+      ("latency", po::value<std::string>(), "predicted latency from a table FILE or "
+                                              "published:DEVICE (NB201)")
+      ("latency-data", po::value<std::string>(), "the published latency CSV")
+      ("measure-latency", po::bool_switch(), "measure the network's inference latency here")
+      ("threads", po::value<int>()->default_value(1), "threads for --measure-latency")
+      ("batch", po::value<int64_t>()->default_value(1), "batch for --measure-latency")
       ("auxiliary", po::bool_switch(), "build the auxiliary head (counted in params_total only)")
       ("imagenet", po::bool_switch(), "DARTS ImageNet stems")
       ("json", po::bool_switch(), "print JSON")
       ("dot", po::value<std::string>(), "write a Graphviz diagram of the cells to FILE")
       ("help,h", "this help");
+  add_network_size_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
     print_help("nas show --space S (--arch TEXT | --supernet) [sizes] [--json] [--dot FILE]", desc);
@@ -46,12 +80,7 @@ int run_show_command(const std::vector<std::string>& args) {
   auto o = supernet ? space->search_defaults() : space->eval_defaults();
   o.auxiliary = vm["auxiliary"].as<bool>();
   o.imagenet = vm["imagenet"].as<bool>();
-  if (vm.count("C") != 0) o.C = vm["C"].as<int64_t>();
-  if (vm.count("layers") != 0) o.layers = vm["layers"].as<int64_t>();
-  if (vm.count("cells-per-stage") != 0) o.cells_per_stage = vm["cells-per-stage"].as<int64_t>();
-  o.num_classes = vm["classes"].as<int64_t>();
-  o.in_channels = vm["in-channels"].as<int64_t>();
-  o.input_size = vm["input-size"].as<int64_t>();
+  o = network_sizes(vm, o);
   nlohmann::json out = {{"space", space->name()}, {"sizes", o.to_json()}};
   if (supernet) {
     const auto net = space->build_supernet(o);
@@ -71,6 +100,7 @@ int run_show_command(const std::vector<std::string>& args) {
     out["arch"] = space->format(arch);
     out["params"] = hardware::count_parameters(*net, net->auxiliary_prefix());
     out["params_total"] = hardware::count_parameters(*net);
+    add_latency(vm, *space, arch, o, out);
     if (vm.count("dot") != 0) {
       core::write_text_file(vm["dot"].as<std::string>(), space->to_dot(arch));
     }
@@ -107,6 +137,17 @@ int run_show_command(const std::vector<std::string>& args) {
                o.auxiliary ? fmt::format(", {} with the auxiliary head",
                                          out["params_total"].get<int64_t>())
                            : "");
+    if (out.contains("latency_ms")) {
+      fmt::print("latency: {:.4f} ms ({})\n", out["latency_ms"].get<double>(),
+                 out["latency_source"].get<std::string>());
+    }
+    if (out.contains("measured_latency_ms")) {
+      fmt::print("measured latency: {:.4f} ms (median of {} samples, batch {}, {} thread(s))\n",
+                 out["measured_latency_ms"].get<double>(),
+                 out["measured"]["samples"].get<int64_t>(),
+                 out["measured"]["device"]["batch"].get<int64_t>(),
+                 out["measured"]["device"]["threads"].get<int>());
+    }
   }
   return 0;
 }

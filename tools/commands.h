@@ -6,6 +6,8 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "search_space/network.h"
+
 namespace nas::tools {
 
 /// One subcommand: its name, a one-line summary and its entry point, which
@@ -23,6 +25,7 @@ int run_search_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);
 int run_show_command(const std::vector<std::string>& args);
 int run_list_command(const std::vector<std::string>& args);
+int run_profile_command(const std::vector<std::string>& args);
 
 namespace po = boost::program_options;
 
@@ -54,6 +57,13 @@ std::vector<nlohmann::json> config_layers(
 /// then --threads/--device if given (only how to compute may change, not
 /// what is computed). ConfigError when DIR holds no run.
 std::vector<nlohmann::json> resume_layers(const po::variables_map& vm);
+
+/// Network size flags of `nas show` and `nas profile`: --C, --layers,
+/// --cells-per-stage, --classes, --in-channels, --input-size.
+void add_network_size_options(po::options_description& desc);
+/// `base` (a space's defaults) with the size flags given applied.
+search_space::NetworkOptions network_sizes(const po::variables_map& vm,
+                                           search_space::NetworkOptions base);
 
 /// Reads a text argument that may be given inline or as a file.
 std::string read_arch_argument(const po::variables_map& vm);

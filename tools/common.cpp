@@ -137,6 +137,27 @@ std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
   return {saved, runtime};
 }
 
+void add_network_size_options(po::options_description& desc) {
+  desc.add_options()
+      ("C", po::value<int64_t>(), "initial channels (default: the space's)")
+      ("layers", po::value<int64_t>(), "cells (DARTS)")
+      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201)")
+      ("classes", po::value<int64_t>()->default_value(10), "classes")
+      ("in-channels", po::value<int64_t>()->default_value(3), "input channels")
+      ("input-size", po::value<int64_t>()->default_value(32), "input height = width");
+}
+
+search_space::NetworkOptions network_sizes(const po::variables_map& vm,
+                                           search_space::NetworkOptions o) {
+  if (vm.count("C") != 0) o.C = vm["C"].as<int64_t>();
+  if (vm.count("layers") != 0) o.layers = vm["layers"].as<int64_t>();
+  if (vm.count("cells-per-stage") != 0) o.cells_per_stage = vm["cells-per-stage"].as<int64_t>();
+  o.num_classes = vm["classes"].as<int64_t>();
+  o.in_channels = vm["in-channels"].as<int64_t>();
+  o.input_size = vm["input-size"].as<int64_t>();
+  return o;
+}
+
 std::string read_arch_argument(const po::variables_map& vm) {
   if (vm.count("arch") != 0) return vm["arch"].as<std::string>();
   if (vm.count("arch-file") != 0) {

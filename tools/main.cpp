@@ -24,8 +24,10 @@ const std::vector<Command>& commands() {
       {"show", "parameter counts, a summary or a Graphviz diagram of an "
                "architecture or supernet",
        run_show_command},
-      {"list", "registered spaces, strategies, estimators and presets",
+      {"list", "registered spaces, strategies, estimators, presets and objectives",
        run_list_command},
+      {"profile", "measure a latency table of a space on this device; check its predictions",
+       run_profile_command},
   };
   return table;
 }

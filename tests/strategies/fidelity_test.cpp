@@ -102,7 +102,9 @@ TEST(Proxyless, FullV2GradientMatchesTheFormula) {
   }
   EXPECT_NE(grad[0][0].item<double>(), 0.0) << "full mode: `none`'s alpha moves too";
   // An active `none`: no update of alpha, even with an objective term.
-  h.ctx.objective = [](const torch::Tensor& probs) { return probs.select(1, 2).sum(); };
+  h.ctx.objective.loss = [](const torch::Tensor& loss, const torch::Tensor& probs) {
+    return loss + probs.select(1, 2).sum();
+  };
   const auto before = px.alpha().detach().clone();
   const auto g0 = px.alpha_step(val, {{0, {0, 1, 2}}}, stats);
   EXPECT_EQ(g0.abs().sum().item<double>(), 0.0);
@@ -141,8 +143,8 @@ TEST(Proxyless, TwoModeObjectiveUsesThePairOnly) {
             testing::ToySpace(1, 3).make_data(64, 1, 0), 2);
   auto& px = static_cast<Proxyless&>(*h.strategy);
   px.new_epoch(0);
-  h.ctx.objective = [](const torch::Tensor& probs) {
-    return (probs * torch::tensor({{5.0, 1.0, 2.0}}, probs.options())).sum();
+  h.ctx.objective.loss = [](const torch::Tensor& loss, const torch::Tensor& probs) {
+    return loss + (probs * torch::tensor({{5.0, 1.0, 2.0}}, probs.options())).sum();
   };
   StepStats stats;
   const auto grad = px.alpha_step(h.val->batch(0, 0), {{1, {1, 2}}}, stats);
