@@ -17,6 +17,7 @@
 #include "experiments/run_dir.h"
 #include "hardware/cost.h"
 #include "hardware/objective.h"
+#include "strategies/scoring.h"
 
 namespace nas::experiments {
 
@@ -255,6 +256,17 @@ nlohmann::json write_result(SearchState& s, int64_t supernet_params, int threads
   for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc", "eval_loss",
                           "eval_acc"}) {
     if (last.contains(key)) result["final"][key] = last[key];
+  }
+  if (s.ctx.val_loader != nullptr) {
+    // The answer's one-shot accuracy, the same measure for every strategy:
+    // its path through the trained supernet after BatchNorm statistics are
+    // re-estimated on 10 training batches through that path (the mixture's
+    // statistics do not fit a single path), eval mode, the whole
+    // validation split.
+    strategies::ScoreOptions o;
+    o.batches = 0;
+    o.recalibrate = 10;
+    result["final"]["derived_acc"] = strategies::score_architecture(s.ctx, s.strategy->best(), o);
   }
   if (!s.objective.empty()) {
     // The answer's costs (after any final selection) and the objective used.

@@ -184,6 +184,10 @@ nlohmann::json CostObjective::report(const torch::Tensor& probs,
           t.table.expected(probs.detach().to(torch::kCPU, torch::kFloat64)).item<double>();
     }
     out[t.key()] = t.table.predict(*space_, arch);
+    if (!t.table.exact.empty()) {
+      // Published tables: the measured value above, the fitted model's here.
+      out["model_" + t.key()] = t.table.additive(*space_, arch);
+    }
   }
   return out;
 }

@@ -73,7 +73,8 @@ class CostObjective {
   torch::Tensor apply(const torch::Tensor& loss, const torch::Tensor& probs) const;
   double penalty(const search_space::Architecture& arch) const;
   /// {"expected_latency_ms": E(probs) (when probs is defined), "latency_ms":
-  /// cost(arch), ...} for every term.
+  /// cost(arch), ...} for every term; with a published table also
+  /// "model_latency_ms", the additive model's value for arch.
   nlohmann::json report(const torch::Tensor& probs, const search_space::Architecture& arch) const;
   /// One line per term for the run's log.
   std::vector<std::string> describe() const;

@@ -109,7 +109,41 @@ for space in darts nb201; do
 done
 expect 0 '"space": "nb201"' -- "$nas" show --from-run "$tmp/nb201-gdas" --json
 expect 0 '"params": 1692826' -- "$nas" show --space nb201 --supernet --json
-expect 0 '"params": 1531546' -- "$nas" show --space nb201 --arch "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|" --json
+arch_nb201="|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+expect 0 '"params": 1531546' -- "$nas" show --space nb201 --arch "$arch_nb201" --json
+
+# Latency: a profiled table, its validation, prediction and measurement of
+# one network, a search with a latency term, a plot, and clear errors.
+sizes=(--space nb201 --C 2 --cells-per-stage 1 --in-channels 1 --input-size 8)
+expect 0 "latency table of the nb201 space" -- "$nas" profile "${sizes[@]}" --quick --out "$tmp/lat.json"
+expect 0 "Spearman" -- "$nas" profile --space nb201 --table "$tmp/lat.json" --validate 3 --quick
+grep -q '"validation"' "$tmp/lat.json" || fail "--validate did not write into the table"
+expect 0 '"measured_latency_ms"' -- "$nas" show "${sizes[@]}" --arch "$arch_nb201" \
+  --latency "$tmp/lat.json" --measure-latency --json
+expect 0 '"latency_ms"' -- "$nas" show "${sizes[@]}" --arch "$arch_nb201" --latency "$tmp/lat.json" --json
+expect 2 "no-such-table.json" -- "$nas" show --space nb201 --arch "$arch_nb201" --latency "$tmp/no-such-table.json"
+expect 2 "objective.latency.lambda: expected a number >= 0" -- "$nas" search --space nb201 \
+  --latency "$tmp/lat.json" --set objective.latency.lambda=-1
+expect 2 "objective.latency.table is empty" -- "$nas" search --set objective.latency.lambda=1
+expect 2 "a cost table of the 'nb201' space" -- "$nas" search --space darts --latency "$tmp/lat.json" --out "$tmp/wrong"
+for lambda in 0 1; do
+  "$nas" search --space nb201 --strategy darts --dataset synthetic --epochs 2 --C 2 \
+    --cells-per-stage 1 --batch 16 --set data.synthetic.train_size=64 \
+    --set data.synthetic.size=8 --set data.synthetic.channels=1 --threads 1 -q \
+    --latency "$tmp/lat.json" --set objective.latency.lambda=$lambda --out "$tmp/lat$lambda" \
+    >/dev/null 2>"$tmp/lat.err" || fail "latency search: $(cat "$tmp/lat.err")"
+  grep -q '"expected_latency_ms"' "$tmp/lat$lambda/log.jsonl" || fail "log.jsonl lacks the expected latency"
+  grep -q '"latency_ms"' "$tmp/lat$lambda/result.json" || fail "result.json lacks the latency"
+done
+expect 0 "darts" -- "$nas" plot --out "$tmp/plot.svg" "$tmp/lat0" "$tmp/lat1"
+grep -q "<svg" "$tmp/plot.svg" || fail "nas plot wrote no SVG"
+if "$nas" list objectives | grep -q "pixel3"; then
+  expect 0 '"latency_ms": 3.6058' -- "$nas" show --space nb201 --json --latency published:pixel3 \
+    --arch "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+  expect 0 "held_out" -- "$nas" profile --space nb201 --table published:pixel3
+else
+  echo "note: no published latency data here; the published checks are skipped"
+fi
 
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI check(s) failed"
