@@ -42,7 +42,9 @@ std::vector<double> ticks(double lo, double hi) {
     }
   }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * span; t += step) out.push_back(t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * span; t += step) {
+    out.push_back(std::abs(t) < 1e-9 * span ? 0.0 : t);  // no "-0"
+  }
   return out;
 }
 

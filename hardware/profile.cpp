@@ -1,5 +1,6 @@
 #include "hardware/profile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <tuple>
@@ -125,6 +126,10 @@ Architecture empty_architecture(const SearchSpace& space) {
 }
 
 CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
+  if (o.method == "network") return profile_latency_in_context(space, o);
+  if (o.method != "ops") {
+    throw ConfigError(fmt::format("--method: expected ops or network, found '{}'", o.method));
+  }
   const auto& family = family_of(space);
   const auto sizes = standalone_sizes(o.sizes);
   const auto start = std::chrono::steady_clock::now();
@@ -204,7 +209,68 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   progress.finish(fmt::format("{} entries, fixed part {:.3f} ms", entries.size(), fixed.median_ms));
   table.meta["device"] = device_info(o.device, o.threads, o.batch);
   table.meta["mode"] = "inference (eval mode, no gradients)";
+  table.meta["method"] = "ops: each op alone at its shapes, with its addition into the node sum";
   table.meta["fixed_part"] = fixed.to_json();
+  table.meta["entries"] = entries;
+  table.meta["profile_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return table;
+}
+
+CostTable profile_latency_in_context(const SearchSpace& space, const ProfileOptions& o) {
+  const auto sizes = standalone_sizes(o.sizes);
+  const auto start = std::chrono::steady_clock::now();
+  auto table = empty_table(space, sizes, "latency", "ms", "profiled");
+  const auto d_count = static_cast<int64_t>(table.decisions.size());
+  const auto k_count = static_cast<int64_t>(table.candidates.size());
+  const auto none = std::find(table.candidates.begin(), table.candidates.end(), "none") -
+                    table.candidates.begin();
+  if (none == k_count) {
+    throw ConfigError(fmt::format("--method network needs a `none` candidate; the {} space has none",
+                                  space.name()));
+  }
+  // Op k on decision d alone: the space's "all" rule on weights whose argmax
+  // is `none` everywhere but there.
+  std::vector<std::pair<int64_t, int64_t>> cells;
+  std::vector<NetworkRunner> runners{network_runner(space, empty_architecture(space), o)};
+  for (int64_t d = 0; d < d_count; ++d) {
+    for (int64_t k = 0; k < k_count; ++k) {
+      if (k == none) continue;
+      auto w = torch::zeros({d_count, k_count}, torch::kFloat64);
+      w.select(1, none).fill_(1.0);
+      w[d][none] = 0.0;
+      w[d][k] = 1.0;
+      runners.push_back(network_runner(space, space.derive(w, "all"), o));
+      cells.emplace_back(d, k);
+    }
+  }
+  std::vector<std::function<void()>> fns;
+  for (const auto& r : runners) fns.push_back(r.run);
+  const int64_t passes = std::max<int64_t>(o.passes, 1);
+  core::Progress progress(fmt::format("profiling {} networks", space.name()),
+                          passes * static_cast<int64_t>(fns.size()));
+  int64_t done = 0;
+  const auto t = time_interleaved(fns, o.device, o.timing, passes,
+                                  [&](size_t, int64_t pass, const Timing& timing) {
+                                    progress.update(++done, fmt::format("pass {}/{}: {:.4f} ms",
+                                                                        pass + 1, passes,
+                                                                        timing.median_ms));
+                                  });
+  table.fixed = t[0].median_ms;
+  nlohmann::json entries = nlohmann::json::array();
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const auto [d, k] = cells[i];
+    table.cost[d][k] = t[i + 1].median_ms - table.fixed;
+    auto j = t[i + 1].to_json();
+    j["decision"] = table.decisions[d];
+    j["op"] = table.candidates[k];
+    entries.push_back(j);
+  }
+  progress.finish(fmt::format("{} networks, fixed part {:.3f} ms", fns.size(), table.fixed));
+  table.meta["device"] = device_info(o.device, o.threads, o.batch);
+  table.meta["mode"] = "inference (eval mode, no gradients)";
+  table.meta["method"] = "network: whole network with one op minus the empty network";
+  table.meta["fixed_part"] = t[0].to_json();
   table.meta["entries"] = entries;
   table.meta["profile_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

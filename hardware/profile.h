@@ -51,6 +51,11 @@ struct ProfileOptions {
   /// Interleaved passes (time_interleaved) over the entries of a table or
   /// the networks of a validation.
   int64_t passes = 5;
+  /// "ops": each op alone at its shapes (fast); "network": cost[d][k] =
+  /// latency of the whole network with op k on decision d alone minus the
+  /// network with none anywhere (in context: caches, allocator, the cell's
+  /// own additions and concatenations; D x (K-1) networks).
+  std::string method = "ops";
 };
 
 /// Measures every candidate op of every decision at the exact shape it sees
@@ -60,6 +65,10 @@ struct ProfileOptions {
 /// (eval mode, no gradients). Progress with an ETA on stderr. ConfigError
 /// for a space without an op family.
 CostTable profile_latency(const search_space::SearchSpace& space, const ProfileOptions& options);
+
+/// The "network" method of `profile_latency`.
+CostTable profile_latency_in_context(const search_space::SearchSpace& space,
+                                     const ProfileOptions& options);
 
 /// The stand-alone network of `arch` (eval mode, on the device) with an
 /// input, and `run`: one inference forward pass.

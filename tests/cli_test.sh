@@ -117,6 +117,8 @@ expect 0 '"params": 1531546' -- "$nas" show --space nb201 --arch "$arch_nb201" -
 sizes=(--space nb201 --C 2 --cells-per-stage 1 --in-channels 1 --input-size 8)
 expect 0 "latency table of the nb201 space" -- "$nas" profile "${sizes[@]}" --quick --out "$tmp/lat.json"
 expect 0 "Spearman" -- "$nas" profile --space nb201 --table "$tmp/lat.json" --validate 3 --quick
+expect 0 "latency table of the nb201 space" -- "$nas" profile "${sizes[@]}" --quick --method network --out "$tmp/latnet.json"
+expect 2 "expected ops or network" -- "$nas" profile "${sizes[@]}" --quick --method guess --out "$tmp/latx.json"
 grep -q '"validation"' "$tmp/lat.json" || fail "--validate did not write into the table"
 expect 0 '"measured_latency_ms"' -- "$nas" show "${sizes[@]}" --arch "$arch_nb201" \
   --latency "$tmp/lat.json" --measure-latency --json

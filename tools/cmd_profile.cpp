@@ -56,6 +56,8 @@ int run_profile_command(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the validation architectures")
       ("passes", po::value<int64_t>()->default_value(5), "interleaved timing passes (median of "
                                                          "the pass medians)")
+      ("method", po::value<std::string>()->default_value("ops"),
+       "ops: each op alone (fast) | network: each op in the whole network (in context)")
       ("quick", po::bool_switch(), "few timing samples (smoke tests; noisy numbers)")
       ("json", po::bool_switch(), "print the table as JSON")
       ("help,h", "this help");
@@ -77,6 +79,7 @@ int run_profile_command(const std::vector<std::string>& args) {
     throw ConfigError(fmt::format("--batch: expected 1..4096, found {}", o.batch));
   }
   o.passes = vm["passes"].as<int64_t>();
+  o.method = vm["method"].as<std::string>();
   if (o.passes < 1 || o.passes > 100) {
     throw ConfigError(fmt::format("--passes: expected 1..100, found {}", o.passes));
   }
