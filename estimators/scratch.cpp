@@ -10,6 +10,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/rng.h"
@@ -225,7 +226,7 @@ TrainResult train_network(
     running.loss /= running.count;
     running.accuracy /= running.count;
     result.train = running;
-    result.test = evaluate(net, test);
+    if (!control.evaluate_last_only || epoch + 1 == o.epochs) result.test = evaluate(net, test);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                       epoch_start)
@@ -256,60 +257,68 @@ TrainResult train_network(
 nlohmann::json ScratchEstimator::default_options() {
   auto o = TrainOptions::defaults();
   o["epochs"] = 10;
-  o["C"] = 16;
-  o["layers"] = 8;
-  o["cells_per_stage"] = 5;
+  o["C"] = 0;  // 0: the run's `network` section
+  o["layers"] = 0;
+  o["cells_per_stage"] = 0;
   o["auxiliary"] = false;
   o["drop_path_prob"] = 0.0;
   return o;
 }
 
 ScratchEstimator::ScratchEstimator(nlohmann::json options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)), train_(TrainOptions::from_json(options_)) {
+  for (const char* key : {"C", "layers", "cells_per_stage"}) {
+    const auto v = core::option<int64_t>(options_, key);
+    if (v < 0 || v > 4096) {
+      throw ConfigError(fmt::format(
+          "estimator.scratch.{}: expected 0 (the run's network size) to 4096, found {}", key, v));
+    }
+  }
+}
 
-void ScratchEstimator::attach(const EstimatorContext& ctx) { ctx_ = ctx; }
+void ScratchEstimator::attach(const EstimatorContext& ctx) {
+  if (ctx.data == nullptr) throw Error("the scratch estimator needs the run's data");
+  ctx_ = ctx;
+  split_ = data::make_search_split(*ctx.data, ctx.data_options, ctx.seed, ctx.device);
+}
 
 Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
                                     const Fidelity& fidelity) {
   Estimate e;
+  e.metric = "val_acc";
   const auto start = std::chrono::steady_clock::now();
+  auto o = TrainOptions(train_);
+  if (fidelity.epochs > 0) o.epochs = fidelity.epochs;
+  e.fidelity = {{"epochs", o.epochs}};
   try {
-    auto split = data::make_final_split(*ctx_.data, ctx_.data_options,
-                                        ctx_.seed, ctx_.device);
-    auto o = ctx_.space->eval_defaults();
-    o.C = core::option<int64_t>(options_, "C");
-    o.layers = core::option<int64_t>(options_, "layers");
-    o.cells_per_stage = core::option<int64_t>(options_, "cells_per_stage");
-    o.auxiliary = core::option<bool>(options_, "auxiliary");
-    o.num_classes = split.num_classes;
-    o.in_channels = split.channels;
-    o.input_size = split.input_size;
-    auto net = ctx_.space->build_network(arch, o);
+    auto sizes = ctx_.network;
+    auto size = [&](const char* key, int64_t fallback) {
+      const auto v = core::option<int64_t>(options_, key);
+      return v > 0 ? v : fallback;
+    };
+    sizes.C = size("C", sizes.C);
+    sizes.layers = size("layers", sizes.layers);
+    sizes.cells_per_stage = size("cells_per_stage", sizes.cells_per_stage);
+    sizes.auxiliary = core::option<bool>(options_, "auxiliary");
+    auto net = ctx_.space->build_network(arch, sizes);
     net->to(ctx_.device);
-    auto train_options = TrainOptions::from_json(options_);
-    if (fidelity.epochs > 0) train_options.epochs = fidelity.epochs;
-    const auto r = train_network(*net, *split.train, *split.test, train_options);
-    e.ok = r.ok;
+    TrainControl control;
+    control.should_stop = [] { return core::interrupted(); };
+    control.evaluate_last_only = true;
+    const auto r = train_network(*net, *split_.train, *split_.val, o, {}, control);
+    e.ok = r.ok && !r.interrupted;
+    e.interrupted = r.interrupted;
     e.message = r.message;
-    e.accuracy = r.test.accuracy;
-    e.loss = r.test.loss;
+    e.value = e.score = r.test.accuracy;
+    e.epochs = o.epochs;
+    e.fields = {{"val_loss", r.test.loss}, {"train_acc", r.train.accuracy},
+                {"train_loss", r.train.loss}};
   } catch (const std::exception& ex) {
     e.ok = false;
     e.message = ex.what();
   }
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            start)
-                  .count();
+  e.seconds = seconds_since(start);
   return e;
-}
-
-void register_builtin_estimators(EstimatorRegistry& r) {
-  r.add("scratch",
-        "train the architecture's stand-alone network from scratch on the "
-        "run's data; estimate = test accuracy",
-        ScratchEstimator::default_options(), [](const nlohmann::json& o) {
-          return std::make_unique<ScratchEstimator>(o);
-        });
 }
 
 }  // namespace nas::estimators

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
+#include "data/source.h"
 #include "estimators/estimator.h"
 #include "search_space/network.h"
 
@@ -31,12 +32,6 @@ struct TrainOptions {
   static TrainOptions from_json(const nlohmann::json& j);
 };
 
-struct EvalResult {
-  double loss = 0;
-  double accuracy = 0;  ///< fraction
-  int64_t count = 0;
-};
-
 /// Loss and accuracy of `net` (eval mode) over every batch of `loader`
 /// (the first `max_batches` when > 0).
 EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
@@ -54,6 +49,9 @@ struct TrainControl {
   /// checkpoint — one is written before the first epoch too — resumes it
   /// exactly: the epoch restarts with the same random state).
   std::function<bool()> should_stop;
+  /// Evaluate on `test` after the last epoch only (estimates), not after
+  /// every epoch.
+  bool evaluate_last_only = false;
 };
 
 struct TrainResult {
@@ -79,8 +77,11 @@ TrainResult train_network(
 int64_t checkpoint_epoch(const std::string& path);
 
 /// The `scratch` estimator: builds the architecture's stand-alone network
-/// and trains it for `fidelity.epochs` (or `epochs`) on the run's data;
-/// the estimate is the test accuracy.
+/// (the run's `network` sizes unless `C`/`layers`/`cells_per_stage` are set)
+/// and trains it for `fidelity.epochs` (or `epochs`) on the training half of
+/// the search split; the estimate is the accuracy on the validation half
+/// (the test set is never seen during a search). Stops at SIGINT/SIGTERM
+/// (an interrupted estimate).
 class ScratchEstimator : public PerformanceEstimator {
  public:
   explicit ScratchEstimator(nlohmann::json options);
@@ -88,10 +89,13 @@ class ScratchEstimator : public PerformanceEstimator {
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
+  int64_t epochs_per_estimate() const override { return train_.epochs; }
 
  private:
   nlohmann::json options_;
+  TrainOptions train_;
   EstimatorContext ctx_;
+  data::SearchSplit split_;
 };
 
 }  // namespace nas::estimators

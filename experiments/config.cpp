@@ -1,5 +1,6 @@
 #include "experiments/config.h"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -20,10 +21,18 @@ const Registries& builtin_registries() {
     Registries r;
     search_space::register_builtin_spaces(r.spaces);
     strategies::register_builtin_strategies(r.strategies);
+    strategies::register_builtin_trial_strategies(r.trial_strategies);
     estimators::register_builtin_estimators(r.estimators);
     return r;
   }();
   return registries;
+}
+
+std::vector<std::string> Registries::strategy_names() const {
+  auto names = strategies.names();
+  for (const auto& n : trial_strategies.names()) names.push_back(n);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 nlohmann::json search_defaults() {
@@ -38,6 +47,14 @@ nlohmann::json search_defaults() {
       {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}}},
       {"data", data::default_data_options()},
       {"objective", hardware::objective_defaults()},
+      // Trial strategies (random, evolution, list): what estimates an
+      // architecture, what a run may spend (0: no limit by that measure)
+      // and, optionally, a second estimator whose rank correlation with
+      // the first the run reports (`nas rank`).
+      {"estimator", {{"name", "scratch"}, {"options", nlohmann::json::object()}}},
+      {"budget",
+       {{"trials", 20}, {"seconds", 0}, {"epochs", 0}, {"max_failures_in_a_row", 20}}},
+      {"vs", {{"name", ""}, {"options", nlohmann::json::object()}}},
   };
 }
 
@@ -71,6 +88,13 @@ nlohmann::json train_space_recipe(const std::string& space) {
             {"weight_decay", 5e-4}, {"nesterov", true}, {"grad_clip", 0.0},
             {"auxiliary_weight", 0.0}, {"drop_path_prob", 0.0}}},
           {"data", {{"batch", 256}, {"cutout", 0}}}};
+}
+
+nlohmann::json estimator_space_recipe(const std::string& space, const std::string& estimator) {
+  if (space != "nb201" || estimator != "scratch") return nlohmann::json::object();
+  auto train = train_space_recipe(space)["train"];
+  train["epochs"] = 12;  // NAS-Bench-201's `hp = 12` schedule (cosine over 12 epochs)
+  return train;
 }
 
 std::string space_of(const std::vector<nlohmann::json>& layers, const std::string& fallback) {
@@ -144,6 +168,17 @@ nlohmann::json parse_value(const std::string& text) {
 
 namespace {
 
+void check_budget(const nlohmann::json& budget) {
+  for (const char* key : {"trials", "epochs", "max_failures_in_a_row"}) {
+    const auto v = core::option<int64_t>(budget, key);
+    if (v < 0) throw ConfigError(fmt::format("budget.{}: expected 0 or more, found {}", key, v));
+  }
+  const auto seconds = core::option<double>(budget, "seconds");
+  if (!(seconds >= 0 && seconds < 1e12)) {
+    throw ConfigError(fmt::format("budget.seconds: expected 0 or more, found {}", seconds));
+  }
+}
+
 void merge_into(nlohmann::json& base, const nlohmann::json& layer) {
   for (auto it = layer.begin(); it != layer.end(); ++it) {
     if (it->is_object() && base.contains(it.key()) &&
@@ -170,14 +205,42 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
     merge_into(merged, layer);
   }
   auto config = core::resolve_options(defaults, merged, "config");
+  // Each component is resolved against its registry (unknown keys fail) and
+  // created once, so its constructor's range checks run here, before any
+  // work, with messages that name the key.
   auto resolve_component = [&](const char* section, const auto& registry) {
     if (!config.contains(section)) return;
     auto& c = config[section];
     const auto name = core::option<std::string>(c, "name");
     c["options"] = registry.resolve(name, c["options"]);
+    registry.create(name, c["options"]);
   };
   resolve_component("space", registries.spaces);
-  resolve_component("strategy", registries.strategies);
+  if (config.contains("strategy")) {
+    const auto strategy = core::option<std::string>(config["strategy"], "name");
+    if (registries.is_trial_strategy(strategy)) {
+      resolve_component("strategy", registries.trial_strategies);
+    } else if (registries.strategies.contains(strategy)) {
+      resolve_component("strategy", registries.strategies);
+    } else {
+      throw ConfigError(fmt::format("unknown strategy '{}'; valid names: {}", strategy,
+                                    fmt::join(registries.strategy_names(), ", ")));
+    }
+  }
+  const auto space = config.contains("space")
+                         ? core::option<std::string>(config["space"], "name")
+                         : std::string();
+  for (const char* section : {"estimator", "vs"}) {
+    if (!config.contains(section)) continue;
+    auto& c = config[section];
+    const auto name = core::option<std::string>(c, "name");
+    if (name.empty() && std::string(section) == "vs") continue;
+    auto options = estimator_space_recipe(space, name);
+    merge_into(options, c["options"]);
+    c["options"] = registries.estimators.resolve(name, options);
+    registries.estimators.create(name, c["options"]);
+  }
+  if (config.contains("budget")) check_budget(config["budget"]);
   if (config.contains("objective")) hardware::check_objective(config["objective"]);
   return config;
 }

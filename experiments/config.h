@@ -8,6 +8,7 @@
 #include "estimators/estimator.h"
 #include "search_space/search_space.h"
 #include "strategies/strategy.h"
+#include "strategies/trial_strategy.h"
 
 namespace nas::experiments {
 
@@ -16,7 +17,17 @@ namespace nas::experiments {
 struct Registries {
   search_space::SpaceRegistry spaces{"space"};
   strategies::StrategyRegistry strategies{"strategy"};
+  /// Black-box strategies (random, evolution, list), driven by the trial
+  /// loop; their names share the `strategy` key with the one-shot ones.
+  strategies::TrialStrategyRegistry trial_strategies{"strategy"};
   estimators::EstimatorRegistry estimators{"estimator"};
+
+  /// True when `name` is a trial (black-box) strategy.
+  bool is_trial_strategy(const std::string& name) const {
+    return trial_strategies.contains(name);
+  }
+  /// Every strategy name, one-shot and trial, sorted.
+  std::vector<std::string> strategy_names() const;
 };
 
 /// Calls each folder's register_builtin_*() once.
@@ -48,6 +59,12 @@ void set_path(nlohmann::json& config, const std::string& path,
 /// Parses the VALUE of `--set PATH=VALUE`: JSON when it parses, otherwise
 /// a string.
 nlohmann::json parse_value(const std::string& text);
+
+/// The training recipe a space's reference uses for the estimates of its
+/// baselines, layered under the user's `estimator.options`: for "nb201"
+/// and the `scratch` estimator, NAS-Bench-201's schedule at 12 epochs (the
+/// fitness of its REA and RS runs); nothing otherwise.
+nlohmann::json estimator_space_recipe(const std::string& space, const std::string& estimator);
 
 /// Merges `layers` (preset, config file, command-line overrides) over
 /// `defaults`, rejecting unknown keys with their path, then resolves the

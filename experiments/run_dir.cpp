@@ -82,7 +82,7 @@ void RunDir::start(const nlohmann::json& config, bool resuming,
 }
 
 int64_t RunDir::log_lines() const {
-  std::ifstream in(file("log.jsonl"));
+  std::ifstream in(file(log_));
   int64_t n = 0;
   std::string line;
   while (std::getline(in, line)) {
@@ -92,8 +92,8 @@ int64_t RunDir::log_lines() const {
 }
 
 void RunDir::truncate_log(int64_t lines) const {
-  if (!has("log.jsonl")) return;
-  std::ifstream in(file("log.jsonl"));
+  if (!has(log_)) return;
+  std::ifstream in(file(log_));
   std::ostringstream kept;
   std::string line;
   for (int64_t n = 0; n < lines && std::getline(in, line);) {
@@ -102,7 +102,7 @@ void RunDir::truncate_log(int64_t lines) const {
     ++n;
   }
   in.close();
-  core::write_text_file(file("log.jsonl"), kept.str());
+  core::write_text_file(file(log_), kept.str());
 }
 
 namespace {

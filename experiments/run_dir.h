@@ -9,11 +9,15 @@
 
 namespace nas::experiments {
 
-/// A run directory: config.json, env.json, log.jsonl, checkpoint.pt,
-/// result.json (see README, "A run directory").
+/// A run directory: config.json, env.json, the log (log.jsonl: one line
+/// per epoch of a one-shot search; trials.jsonl: one line per trial),
+/// checkpoint.pt, result.json (see README, "A run directory").
 class RunDir {
  public:
-  explicit RunDir(std::string path) : path_(std::move(path)) {}
+  explicit RunDir(std::string path, std::string log = "log.jsonl")
+      : path_(std::move(path)), log_(std::move(log)) {}
+  /// The log's file name.
+  const std::string& log() const { return log_; }
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
   bool has(const std::string& name) const;
@@ -28,18 +32,19 @@ class RunDir {
   /// check(), then creates the directory.
   void create(bool resume) const;
 
-  /// Records the start of a run: config.json and an empty log.jsonl for a
+  /// Records the start of a run: config.json and an empty log for a
   /// new run, and env.json (env.resume.json when resuming) with the
   /// environment, the seed and the command line.
   void start(const nlohmann::json& config, bool resuming,
              const torch::Device& device, int threads, uint64_t seed) const;
 
-  /// Keeps the first `lines` lines of log.jsonl (after a resume).
+  /// Keeps the first `lines` lines of the log (after a resume).
   void truncate_log(int64_t lines) const;
   int64_t log_lines() const;
 
  private:
   std::string path_;
+  std::string log_;
 };
 
 /// The command line of this process, for env.json.

@@ -1,16 +1,20 @@
+#include "strategies/arch_list.h"
 #include "strategies/darts.h"
+#include "strategies/evolution.h"
 #include "strategies/gdas.h"
 #include "strategies/proxyless.h"
 #include "strategies/fairnas.h"
+#include "strategies/random_search.h"
 #include "strategies/random_ws.h"
 #include "strategies/snas.h"
 #include "strategies/strategy.h"
+#include "strategies/trial_strategy.h"
 
 namespace nas::strategies {
 
 namespace {
-template <class S>
-StrategyRegistry::Factory factory() {
+template <class S, class Base = SearchStrategy>
+typename core::Registry<Base>::Factory factory() {
   return [](const nlohmann::json& o) { return std::make_unique<S>(o); };
 }
 }  // namespace
@@ -40,6 +44,20 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "random search with weight sharing (Li & Talwalkar, UAI 2019): one "
         "uniform architecture per minibatch, selection by supernet scores",
         RandomWs::default_options(), factory<RandomWs>());
+}
+
+void register_builtin_trial_strategies(TrialStrategyRegistry& r) {
+  r.add("random",
+        "random search without weight sharing: uniform architectures, each estimated on "
+        "its own (--estimator), no duplicates",
+        RandomSearch::default_options(), factory<RandomSearch, TrialStrategy>());
+  r.add("evolution",
+        "regularized (aging) evolution (Real et al., AAAI 2019): tournament of S from a "
+        "population of P, one mutation per child, the oldest leaves",
+        Evolution::default_options(), factory<Evolution, TrialStrategy>());
+  r.add("list",
+        "the architectures of a file (option file), in order: evaluate or rank a fixed set",
+        ArchList::default_options(), factory<ArchList, TrialStrategy>());
 }
 
 }  // namespace nas::strategies

@@ -13,101 +13,21 @@ namespace nas::strategies {
 
 namespace {
 
-std::vector<torch::nn::BatchNorm2dImpl*> batch_norms(torch::nn::Module& net) {
-  std::vector<torch::nn::BatchNorm2dImpl*> out;
-  for (auto& m : net.modules(/*include_self=*/false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
-      if (bn->options.track_running_stats()) out.push_back(bn);
-    }
-  }
-  return out;
+estimators::OneShotModel model_of(const SearchContext& ctx) {
+  return {ctx.space, ctx.supernet, ctx.train_loader, ctx.val_loader};
 }
-
-/// Re-estimates the BatchNorm statistics through `path` on `n` training
-/// batches; the destructor puts the supernet's own statistics back.
-class Recalibration {
- public:
-  Recalibration(const SearchContext& ctx, int64_t n) {
-    if (n <= 0) return;
-    if (ctx.train_loader == nullptr) throw Error("BN recalibration needs training data");
-    for (auto* bn : batch_norms(*ctx.supernet)) {
-      saved_.push_back({bn, bn->running_mean.clone(), bn->running_var.clone(),
-                        bn->num_batches_tracked.clone(), bn->options.momentum()});
-      bn->reset_running_stats();
-      bn->options.momentum(c10::nullopt);  // cumulative average
-    }
-  }
-  /// The re-estimation itself; may throw (interrupt): the destructor still
-  /// restores the statistics.
-  void run(const SearchContext& ctx, const search_space::PathSpec& path, int64_t n) {
-    if (n <= 0) return;
-    auto& net = *ctx.supernet;
-    net.train();
-    const int64_t batches = std::min(n, ctx.train_loader->batches());
-    for (int64_t i = 0; i < batches; ++i) {
-      core::throw_if_interrupted("BatchNorm recalibration");
-      net.forward(ctx.train_loader->batch(0, i).x, path);
-    }
-  }
-  ~Recalibration() {
-    for (auto& s : saved_) {
-      s.bn->running_mean.copy_(s.mean);
-      s.bn->running_var.copy_(s.var);
-      s.bn->num_batches_tracked.copy_(s.tracked);
-      s.bn->options.momentum(s.momentum);
-    }
-  }
-
- private:
-  struct Saved {
-    torch::nn::BatchNorm2dImpl* bn;
-    torch::Tensor mean, var, tracked;
-    c10::optional<double> momentum;
-  };
-  std::vector<Saved> saved_;
-};
 
 }  // namespace
 
 EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec& path,
                          int64_t batches) {
-  if (ctx.val_loader == nullptr) {
-    throw Error("evaluating the supernet needs the validation data");
-  }
-  auto& net = *ctx.supernet;
-  torch::NoGradGuard guard;
-  net.eval();
-  const int64_t n = batches > 0 ? std::min(batches, ctx.val_loader->batches())
-                                : ctx.val_loader->batches();
-  double loss = 0, correct = 0;
-  EvalResult r;
-  for (int64_t i = 0; i < n; ++i) {
-    if (core::interrupted()) {
-      net.train();
-      throw core::Interrupted("the evaluation of the supernet");
-    }
-    const auto b = ctx.val_loader->batch(0, i);
-    const auto logits = net.forward(b.x, path);
-    loss += torch::nn::functional::cross_entropy(logits, b.y).item<double>() * b.size();
-    correct += logits.argmax(1).eq(b.y).sum().item<double>();
-    r.count += b.size();
-  }
-  net.train();
-  if (r.count > 0) {
-    r.loss = loss / r.count;
-    r.accuracy = correct / r.count;
-  }
-  return r;
+  return estimators::evaluate_path(model_of(ctx), path, batches);
 }
 
 double score_architecture(const SearchContext& ctx,
                           const search_space::Architecture& arch,
                           const ScoreOptions& o) {
-  const auto path = ctx.space->path_of(arch);
-  torch::NoGradGuard guard;
-  Recalibration recalibration(ctx, o.recalibrate);
-  recalibration.run(ctx, path, o.recalibrate);
-  return evaluate_path(ctx, path, o.batches).accuracy;
+  return estimators::score_architecture(model_of(ctx), arch, o).accuracy;
 }
 
 double selection_score(const SearchContext& ctx, const search_space::Architecture& arch,

@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "estimators/one_shot_eval.h"
 #include "strategies/strategy.h"
 
 namespace nas::strategies {
@@ -11,18 +12,11 @@ namespace nas::strategies {
 /// Scoring discrete architectures with the trained supernet (one-shot
 /// evaluation), as random search with weight sharing and FairNAS select
 /// their answer.
-struct ScoreOptions {
-  int64_t batches = 10;          ///< validation batches per score (0: all)
-  int64_t recalibrate = 0;       ///< training batches to re-estimate BN statistics first
-};
+using estimators::ScoreOptions;
 
 /// Mean loss and accuracy of the supernet through `path` on the first
 /// `batches` validation batches (0: all), in eval mode without gradients.
-struct EvalResult {
-  double loss = 0;
-  double accuracy = 0;
-  int64_t count = 0;
-};
+using estimators::EvalResult;
 EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec& path,
                          int64_t batches);
 
@@ -30,6 +24,8 @@ EvalResult evaluate_path(const SearchContext& ctx, const search_space::PathSpec&
 /// `recalibrate` > 0 the BatchNorm running statistics are first
 /// re-estimated on that many training batches through the architecture's
 /// path (cumulative average); the supernet's statistics are restored after.
+/// (The implementation is estimators::score_architecture, shared with the
+/// `supernet` estimator.)
 double score_architecture(const SearchContext& ctx,
                           const search_space::Architecture& arch,
                           const ScoreOptions& options);

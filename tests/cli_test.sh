@@ -21,7 +21,8 @@ expect() {
 }
 
 expect 0 "LibTorch [0-9]+\.[0-9]+" -- "$nas" --version
-expect 0 "strategies:" -- "$nas" list
+expect 0 "one-shot strategies:" -- "$nas" list
+expect 0 "trial strategies:" -- "$nas" list strategies
 expect 0 "darts" -- "$nas" list spaces
 expect 2 "error: unrecognised option '--no-such-flag'" -- "$nas" search --no-such-flag
 expect 2 "unknown strategy 'dartz'; valid names: darts" -- "$nas" search --strategy dartz
@@ -146,6 +147,36 @@ if "$nas" list objectives | grep -q "pixel3"; then
 else
   echo "note: no published latency data here; the published checks are skipped"
 fi
+
+# Trial strategies: a benchmark table, random search and evolution, an
+# interrupted run resumed, nas rank; and clear errors.
+awk 'BEGIN {
+  split("none skip_connect nor_conv_1x1 nor_conv_3x3 avg_pool_3x3", op, " ");
+  print "arch,acc";
+  for (c = 0; c < 15625; c++) {
+    x = c; s = 0;
+    for (i = 1; i <= 6; i++) { o[i] = op[x % 5 + 1]; s += (x % 5 == 3); x = int(x / 5) }
+    printf "|%s~0|+|%s~0|%s~1|+|%s~0|%s~1|%s~2|,%.3f\n", o[1], o[2], o[3], o[4], o[5], o[6], 50 + 7 * s + (c % 97) / 100
+  }
+}' >"$tmp/table.csv"
+table=(--space nb201 --estimator tabular --set "estimator.options.file=$tmp/table.csv" -q)
+expect 2 "expected a benchmark file" -- "$nas" search --space nb201 --strategy random --estimator tabular --out "$tmp/t0"
+expect 2 "no-such.csv" -- "$nas" search --space nb201 --strategy random --estimator tabular \
+  --set estimator.options.file="$tmp/no-such.csv" --out "$tmp/t0"
+expect 2 "strategy.evolution.population: expected 1" -- "$nas" search --strategy evolution --set strategy.options.population=0
+expect 2 "budget.trials: expected 0 or more" -- "$nas" search --strategy random --trials -2
+expect 0 "\|" -- "$nas" search --strategy evolution "${table[@]}" --trials 12 --out "$tmp/t1"
+[[ $(wc -l <"$tmp/t1/trials.jsonl") -eq 12 ]] || fail "evolution: expected 12 lines in trials.jsonl"
+grep -q '"trials": 12' "$tmp/t1/result.json" || fail "result.json lacks the trial count"
+"$nas" search --strategy random "${table[@]}" --trials 10 --out "$tmp/t2" >/dev/null 2>&1 || fail "random search"
+head -30 "$tmp/table.csv" >"$tmp/small.csv"
+"$nas" search --strategy random --space nb201 --estimator tabular --set "estimator.options.file=$tmp/small.csv" \
+  --trials 10 --out "$tmp/t3" --set budget.max_failures_in_a_row=3 >/dev/null 2>"$tmp/t3.err" || true
+grep -q "in a row failed" "$tmp/t3.err" || fail "failures in a row: $(cat "$tmp/t3.err")"
+expect 0 "Kendall tau" -- "$nas" rank --space nb201 --archs 8 --estimator tabular --vs tabular \
+  --set "estimator.options.file=$tmp/table.csv" --set "vs.options.file=$tmp/table.csv" \
+  --set budget.max_failures_in_a_row=0 -q --out "$tmp/rank"
+expect 2 "expected --estimator A and --vs B" -- "$nas" rank --space nb201 --archs 3
 
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI check(s) failed"

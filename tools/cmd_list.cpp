@@ -59,7 +59,11 @@ int run_list_command(const std::vector<std::string>& args) {
     if (kind == "spaces") {
       list_registry(r.spaces, "spaces");
     } else if (kind == "strategies") {
-      list_registry(r.strategies, "strategies");
+      fmt::print("(one-shot strategies train the supernet: nas search --strategy NAME --epochs "
+                 "E;\n trial strategies estimate each architecture: nas search --strategy NAME "
+                 "--estimator E --trials T)\n");
+      list_registry(r.strategies, "one-shot strategies");
+      list_registry(r.trial_strategies, "trial strategies");
     } else if (kind == "estimators") {
       list_registry(r.estimators, "estimators");
     } else if (kind == "presets") {

@@ -16,7 +16,11 @@ int run_search_command(const std::vector<std::string>& args) {
       ("space", po::value<std::string>(), "search space (`nas list spaces`)")
       ("strategy", po::value<std::string>(), "search strategy (`nas list strategies`)")
       ("val-subset", po::value<int64_t>(), "use the first N images of the architecture split (0: all)")
-      ("epochs", po::value<int64_t>(), "search epochs")
+      ("epochs", po::value<int64_t>(), "search epochs (one-shot strategies)")
+      ("estimator", po::value<std::string>(),
+       "what estimates an architecture for trial strategies (random, evolution, list; `nas list "
+       "estimators`)")
+      ("trials", po::value<int64_t>(), "trial budget: architectures to estimate (trial strategies)")
       ("latency", po::value<std::string>(),
        "latency table: FILE (`nas profile`) or published:DEVICE (NB201); set its weight with "
        "--set objective.latency.lambda=L")
@@ -41,6 +45,8 @@ int run_search_command(const std::vector<std::string>& args) {
                                {"strategy", "strategy.name"},
                                {"val-subset", "data.val_subset"},
                                {"epochs", "epochs"},
+                               {"estimator", "estimator.name"},
+                               {"trials", "budget.trials"},
                                {"latency", "objective.latency.table"},
                                {"latency-data", "objective.latency.data"}});
     layers = config_layers(vm, "search", paths);

@@ -28,6 +28,8 @@ const std::vector<Command>& commands() {
        run_list_command},
       {"profile", "measure a latency table of a space on this device; check its predictions",
        run_profile_command},
+      {"rank", "estimate architectures with two estimators; Kendall tau and Spearman between them",
+       run_rank_command},
       {"plot", "an SVG scatter plot of result.json values over run directories",
        run_plot_command},
   };

@@ -11,62 +11,10 @@
 #include "estimators/scratch.h"
 #include "experiments/search.h"
 #include "experiments/train.h"
+#include "tests/experiments/helpers.h"
 
 namespace nas::experiments {
 namespace {
-
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("naskit_run_" + std::to_string(::getpid()) + "_" + std::to_string(n_++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-  static inline int n_ = 0;
-};
-
-nlohmann::json tiny_config(const std::string& out, int64_t seed) {
-  nlohmann::json layer = {
-      {"seed", seed},
-      {"threads", 1},
-      {"epochs", 2},
-      {"out", out},
-      {"network", {{"C", 2}, {"layers", 3}}},
-      {"data",
-       {{"dataset", "synthetic"},
-        {"batch", 16},
-        {"synthetic",
-         {{"train_size", 128}, {"channels", 1}, {"size", 8}, {"classes", 3}}}}},
-  };
-  return resolve_config(search_defaults(), {layer}, builtin_registries());
-}
-
-/// Clears the interrupt flag and any pending countdown when a test ends,
-/// even a failed one, so no interrupt leaks into the next test.
-struct InterruptGuard {
-  ~InterruptGuard() { request_interrupt(false); }
-};
-
-/// log.jsonl without the wall-clock and memory fields.
-std::vector<nlohmann::json> log_of(const std::string& dir) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(core::read_text_file(dir + "/log.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("seconds");
-    j.erase("peak_rss_mib");
-    lines.push_back(j);
-  }
-  return lines;
-}
 
 TEST(Search, SameSeedSameRunOtherSeedOther) {
   core::set_verbosity(0);
@@ -383,14 +331,19 @@ TEST(ScratchEstimator, TrainsAndReportsAFailureAsAResult) {
   ctx.data = &data;
   ctx.data_options = data_options;
   ctx.seed = 1;
+  ctx.network = space->eval_defaults();
+  ctx.network.input_size = 8;
   estimator->attach(ctx);
   const auto good = estimator->evaluate(
       space->parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|"
                    "nor_conv_1x1~1|nor_conv_3x3~2|"),
       {});
   EXPECT_TRUE(good.ok) << good.message;
-  EXPECT_GE(good.accuracy, 0.0);
-  EXPECT_LE(good.accuracy, 1.0);
+  EXPECT_EQ(good.metric, "val_acc");
+  EXPECT_GE(good.value, 0.0);
+  EXPECT_LE(good.value, 1.0);
+  EXPECT_EQ(good.score, good.value);
+  EXPECT_EQ(good.epochs, 1);
   EXPECT_GT(good.seconds, 0.0);
   // A DARTS genotype is not an NB201 architecture: a failed result, not a throw.
   const auto bad = estimator->evaluate(
@@ -508,9 +461,12 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(Conformance, CoversEveryRegisteredStrategy) {
+  // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
             (std::vector<std::string>{"darts", "fairnas", "gdas", "proxyless",
                                       "random_ws", "snas"}));
+  EXPECT_EQ(builtin_registries().trial_strategies.names(),
+            (std::vector<std::string>{"evolution", "list", "random"}));
 }
 
 }  // namespace
