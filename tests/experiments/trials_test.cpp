@@ -95,6 +95,8 @@ TEST(Trials, EvolutionFindsAPlantedOptimumFarMoreOftenThanRandomSearch) {
   }
   // 150 of 15625 architectures: random search finds the optimum with
   // probability ~1% per seed; evolution climbs to it.
+  RecordProperty("evolution_found", evolution_found);
+  RecordProperty("random_found", random_found);
   EXPECT_GE(evolution_found, seeds / 2) << evolution_found << " vs " << random_found;
   EXPECT_LE(random_found, 3);
 }
