@@ -1,5 +1,7 @@
 #include "estimators/estimator.h"
 
+#include "core/interrupt.h"
+
 namespace nas::estimators {
 
 nlohmann::json Estimate::to_json() const {
@@ -12,6 +14,25 @@ nlohmann::json Estimate::to_json() const {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Estimate guarded_estimate(const std::string& metric, nlohmann::json fidelity,
+                          const std::function<void(Estimate&)>& body) {
+  Estimate e;
+  e.metric = metric;
+  e.fidelity = std::move(fidelity);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    body(e);
+  } catch (const core::Interrupted&) {
+    e.ok = false;
+    e.interrupted = true;
+  } catch (const std::exception& ex) {
+    e.ok = false;
+    e.message = ex.what();
+  }
+  e.seconds = seconds_since(start);
+  return e;
 }
 
 }  // namespace nas::estimators

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -100,5 +101,11 @@ inline double score_of(double value, bool higher_is_better) {
 
 /// Elapsed seconds since `start` (a steady_clock time point).
 double seconds_since(std::chrono::steady_clock::time_point start);
+
+/// Runs `body` on a fresh estimate of `metric` with `fidelity`, timed into
+/// `seconds`: an exception becomes a failed estimate with its message, and
+/// core::Interrupted an interrupted one (the contract of `evaluate`).
+Estimate guarded_estimate(const std::string& metric, nlohmann::json fidelity,
+                          const std::function<void(Estimate&)>& body);
 
 }  // namespace nas::estimators

@@ -190,23 +190,13 @@ void SupernetEstimator::attach(const EstimatorContext& ctx) {
 }
 
 Estimate SupernetEstimator::evaluate(const search_space::Architecture& arch, const Fidelity&) {
-  Estimate e;
-  e.metric = "val_acc";
-  e.fidelity = {{"recalibrate", score_.recalibrate}, {"batches", score_.batches}};
-  const auto start = std::chrono::steady_clock::now();
-  try {
-    const auto r = score_architecture(model_, arch, score_);
-    e.value = e.score = r.accuracy;
-    e.fields = {{"val_loss", r.loss}};
-  } catch (const core::Interrupted&) {
-    e.ok = false;
-    e.interrupted = true;
-  } catch (const std::exception& ex) {
-    e.ok = false;
-    e.message = ex.what();
-  }
-  e.seconds = seconds_since(start);
-  return e;
+  return guarded_estimate(
+      "val_acc", {{"recalibrate", score_.recalibrate}, {"batches", score_.batches}},
+      [&](Estimate& e) {
+        const auto r = score_architecture(model_, arch, score_);
+        e.value = e.score = r.accuracy;
+        e.fields = {{"val_loss", r.loss}};
+      });
 }
 
 }  // namespace nas::estimators

@@ -284,13 +284,9 @@ void ScratchEstimator::attach(const EstimatorContext& ctx) {
 
 Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
                                     const Fidelity& fidelity) {
-  Estimate e;
-  e.metric = "val_acc";
-  const auto start = std::chrono::steady_clock::now();
   auto o = TrainOptions(train_);
   if (fidelity.epochs > 0) o.epochs = fidelity.epochs;
-  e.fidelity = {{"epochs", o.epochs}};
-  try {
+  return guarded_estimate("val_acc", {{"epochs", o.epochs}}, [&](Estimate& e) {
     auto sizes = ctx_.network;
     auto size = [&](const char* key, int64_t fallback) {
       const auto v = core::option<int64_t>(options_, key);
@@ -313,12 +309,7 @@ Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
     e.epochs = o.epochs;
     e.fields = {{"val_loss", r.test.loss}, {"train_acc", r.train.accuracy},
                 {"train_loss", r.train.loss}};
-  } catch (const std::exception& ex) {
-    e.ok = false;
-    e.message = ex.what();
-  }
-  e.seconds = seconds_since(start);
-  return e;
+  });
 }
 
 }  // namespace nas::estimators

@@ -154,29 +154,19 @@ void ZeroCostEstimator::attach(const EstimatorContext& ctx) {
 }
 
 Estimate ZeroCostEstimator::evaluate(const search_space::Architecture& arch, const Fidelity&) {
-  Estimate e;
-  e.metric = proxy_;
-  e.fidelity = {{"images", x_.size(0)}};
-  const auto start = std::chrono::steady_clock::now();
-  try {
+  return guarded_estimate(proxy_, {{"images", x_.size(0)}}, [&](Estimate& e) {
     auto net = ctx_.space->build_network(arch, ctx_.network);
     net->to(ctx_.device);
     net->train();
     const Forward forward = [&net](const torch::Tensor& x) { return net->forward(x); };
-    e.value = zero_cost_proxy(proxy_, *net, forward, x_, y_);
-    e.score = e.value;
+    e.value = e.score = zero_cost_proxy(proxy_, *net, forward, x_, y_);
     if (!std::isfinite(e.value)) {
       e.ok = false;
-      e.message = fmt::format("{} is {} for this architecture (e.g. no path from the input to "
-                              "the output)",
-                              proxy_, e.value);
+      e.message = fmt::format(
+          "{} is {} for this architecture (e.g. no path from the input to the output)", proxy_,
+          e.value);
     }
-  } catch (const std::exception& ex) {
-    e.ok = false;
-    e.message = ex.what();
-  }
-  e.seconds = seconds_since(start);
-  return e;
+  });
 }
 
 }  // namespace nas::estimators
