@@ -270,6 +270,30 @@ TEST(Trials, ConfigMistakesFailBeforeTheRunDirectoryExists) {
   }
 }
 
+TEST(Trials, CostObjectiveChangesWhatTheStrategiesSelect) {
+  core::set_verbosity(0);
+  TempDir tables, plain, costly;
+  // The table rewards convolutions; a heavy parameter penalty must win.
+  const auto table = write_planted_table(tables.str(), {3, 3, 3, 3, 3, 3});
+  const auto base = run_search(tabular_config(plain.str(), table, "evolution", 1, 60), false,
+                               builtin_registries());
+  auto config = tabular_config(costly.str(), table, "evolution", 1, 60);
+  config["objective"]["params"]["lambda"] = 1000.0;  // per million weights
+  const auto r = run_search(config, false, builtin_registries());
+  EXPECT_NE(base.result["arch"].get<std::string>().find("conv"), std::string::npos);
+  EXPECT_EQ(r.result["arch"].get<std::string>().find("conv"), std::string::npos)
+      << r.result["arch"];
+  EXPECT_TRUE(r.result["costs"].contains("params_m"));
+  const auto lines = log_of(costly.str(), "trials.jsonl");
+  EXPECT_TRUE(lines.front().contains("costs"));
+  // Fitness = estimate - lambda * cost.
+  for (const auto& l : lines) {
+    EXPECT_NEAR(l["score"].get<double>(),
+                l["estimate"]["value"].get<double>() - 1000.0 * l["costs"]["params_m"].get<double>(),
+                1e-6);
+  }
+}
+
 TEST(Trials, ListStrategyRanksAFileWithTwoEstimators) {
   core::set_verbosity(0);
   TempDir tables, run;
