@@ -134,10 +134,9 @@ void build_trials(TrialState& s, const Registries& registries) {
     s.data = data::load_data(config["data"]);
     core::throw_if_interrupted("data loading");
     ctx.data = &s.data;
-    const auto shape = data::make_search_split(s.data, config["data"], s.run.seed, s.run.device);
-    ctx.network.num_classes = shape.num_classes;
-    ctx.network.in_channels = shape.channels;
-    ctx.network.input_size = shape.input_size;
+    ctx.network.num_classes = s.data.train.num_classes;
+    ctx.network.in_channels = s.data.train.channels();
+    ctx.network.input_size = s.data.train.height();
   }
   s.estimator->attach(ctx);
   if (s.vs) s.vs->attach(ctx);
@@ -261,9 +260,9 @@ bool run_trial(TrialState& s) {
     vs_e = estimate(*s.vs, arch, trial_seed);
     if (vs_e.interrupted) return false;
   }
-  const double score =
-      e.ok ? e.score - s.run.objective.penalty(arch) * (s.run.objective.selects() ? 1 : 0)
-           : kNoScore;
+  const auto& objective = s.run.objective;
+  const double penalty = objective.selects() ? objective.penalty(arch) : 0.0;
+  const double score = e.ok ? e.score - penalty : kNoScore;
   s.strategy->tell({arch, e.ok, score});
   record(s, arch, info, e, s.vs ? &vs_e : nullptr, score);
   save_checkpoint(s);
