@@ -7,7 +7,8 @@ namespace nas::estimators {
 nlohmann::json Estimate::to_json() const {
   if (!ok) return {{"ok", false}, {"message", message}, {"seconds", seconds}};
   nlohmann::json j = {
-      {"ok", true}, {"metric", metric}, {"value", value}, {"score", score}, {"epochs", epochs}};
+      {"ok", true}, {"metric", metric}, {"value", value}, {"score", score}, {"epochs", epochs},
+      {"passes", passes}};
   j.update(fields);
   return j;
 }

@@ -44,6 +44,7 @@ struct Estimate {
   /// Seconds the estimate cost: measured, or the table's recorded cost.
   double seconds = 0;
   int64_t epochs = 0;  ///< training epochs spent (for epoch budgets)
+  int64_t passes = 0;  ///< forward+backward batch passes spent (for pass budgets)
   nlohmann::json fidelity = nlohmann::json::object();  ///< e.g. {"epochs": 12}
   nlohmann::json fields = nlohmann::json::object();    ///< more measurements
   /// {"ok", "metric", "value", "score", "epochs", ...fields}, or {"ok":
@@ -87,6 +88,9 @@ class PerformanceEstimator {
   virtual bool needs_data() const { return true; }
   /// Training epochs one estimate costs (0: none), for `budget.epochs`.
   virtual int64_t epochs_per_estimate() const { return 0; }
+  /// Forward+backward batch passes one estimate costs (0: none; valid
+  /// after attach), for `budget.passes`.
+  virtual int64_t passes_per_estimate() const { return 0; }
 };
 
 using EstimatorRegistry = core::Registry<PerformanceEstimator>;

@@ -262,6 +262,7 @@ nlohmann::json ScratchEstimator::default_options() {
   o["cells_per_stage"] = 0;
   o["auxiliary"] = false;
   o["drop_path_prob"] = 0.0;
+  o["split"] = "search";  // or "final": whole training set, test accuracy
   return o;
 }
 
@@ -274,19 +275,37 @@ ScratchEstimator::ScratchEstimator(nlohmann::json options)
           "estimator.scratch.{}: expected 0 (the run's network size) to 4096, found {}", key, v));
     }
   }
+  const auto split = core::option<std::string>(options_, "split");
+  if (split != "search" && split != "final") {
+    throw ConfigError(fmt::format(
+        "estimator.scratch.split: expected \"search\" or \"final\", found \"{}\"", split));
+  }
+  final_ = split == "final";
 }
 
 void ScratchEstimator::attach(const EstimatorContext& ctx) {
   if (ctx.data == nullptr) throw Error("the scratch estimator needs the run's data");
   ctx_ = ctx;
-  split_ = data::make_search_split(*ctx.data, ctx.data_options, ctx.seed, ctx.device);
+  if (final_) {
+    auto split = data::make_final_split(*ctx.data, ctx.data_options, ctx.seed, ctx.device);
+    train_loader_ = std::move(split.train);
+    eval_loader_ = std::move(split.test);
+  } else {
+    auto split = data::make_search_split(*ctx.data, ctx.data_options, ctx.seed, ctx.device);
+    train_loader_ = std::move(split.train);
+    eval_loader_ = std::move(split.val);
+  }
+}
+
+int64_t ScratchEstimator::passes_per_estimate() const {
+  return train_loader_ ? train_.epochs * train_loader_->batches() : 0;
 }
 
 Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
                                     const Fidelity& fidelity) {
   auto o = TrainOptions(train_);
   if (fidelity.epochs > 0) o.epochs = fidelity.epochs;
-  return guarded_estimate("val_acc", {{"epochs", o.epochs}}, [&](Estimate& e) {
+  return guarded_estimate(final_ ? "test_acc" : "val_acc", {{"epochs", o.epochs}}, [&](Estimate& e) {
     auto sizes = ctx_.network;
     auto size = [&](const char* key, int64_t fallback) {
       const auto v = core::option<int64_t>(options_, key);
@@ -301,13 +320,14 @@ Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
     TrainControl control;
     control.should_stop = [] { return core::interrupted(); };
     control.evaluate_last_only = true;
-    const auto r = train_network(*net, *split_.train, *split_.val, o, {}, control);
+    const auto r = train_network(*net, *train_loader_, *eval_loader_, o, {}, control);
     e.ok = r.ok && !r.interrupted;
     e.interrupted = r.interrupted;
     e.message = r.message;
     e.value = e.score = r.test.accuracy;
     e.epochs = o.epochs;
-    e.fields = {{"val_loss", r.test.loss}, {"train_acc", r.train.accuracy},
+    e.passes = o.epochs * train_loader_->batches();
+    e.fields = {{final_ ? "test_loss" : "val_loss", r.test.loss}, {"train_acc", r.train.accuracy},
                 {"train_loss", r.train.loss}};
   });
 }

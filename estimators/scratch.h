@@ -78,10 +78,13 @@ int64_t checkpoint_epoch(const std::string& path);
 
 /// The `scratch` estimator: builds the architecture's stand-alone network
 /// (the run's `network` sizes unless `C`/`layers`/`cells_per_stage` are set)
-/// and trains it for `fidelity.epochs` (or `epochs`) on the training half of
-/// the search split; the estimate is the accuracy on the validation half
-/// (the test set is never seen during a search). Stops at SIGINT/SIGTERM
-/// (an interrupted estimate).
+/// and trains it for `fidelity.epochs` (or `epochs`). With `split: search`
+/// (a search's estimates) it trains on the training half of the search
+/// split and reports the accuracy on the validation half (the test set is
+/// never seen during a search); with `split: final` (a study's evaluation
+/// of what searches found) on the whole training set (or `train_subset`),
+/// reporting test accuracy. Stops at SIGINT/SIGTERM (an interrupted
+/// estimate).
 class ScratchEstimator : public PerformanceEstimator {
  public:
   explicit ScratchEstimator(nlohmann::json options);
@@ -90,12 +93,14 @@ class ScratchEstimator : public PerformanceEstimator {
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
   int64_t epochs_per_estimate() const override { return train_.epochs; }
+  int64_t passes_per_estimate() const override;
 
  private:
   nlohmann::json options_;
   TrainOptions train_;
+  bool final_ = false;  ///< split: final
   EstimatorContext ctx_;
-  data::SearchSplit split_;
+  std::unique_ptr<data::Loader> train_loader_, eval_loader_;
 };
 
 }  // namespace nas::estimators

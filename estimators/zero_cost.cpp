@@ -160,6 +160,7 @@ Estimate ZeroCostEstimator::evaluate(const search_space::Architecture& arch, con
     net->train();
     const Forward forward = [&net](const torch::Tensor& x) { return net->forward(x); };
     e.value = e.score = zero_cost_proxy(proxy_, *net, forward, x_, y_);
+    e.passes = 1;
     if (!std::isfinite(e.value)) {
       e.ok = false;
       e.message = fmt::format(

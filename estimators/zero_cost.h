@@ -56,6 +56,8 @@ class ZeroCostEstimator : public PerformanceEstimator {
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
+  /// One pass over the scored images.
+  int64_t passes_per_estimate() const override { return 1; }
 
  private:
   std::string proxy_;

@@ -50,10 +50,16 @@ nlohmann::json search_defaults() {
       // Trial strategies (random, evolution, list): what estimates an
       // architecture, what a run may spend (0: no limit by that measure)
       // and, optionally, a second estimator whose rank correlation with
-      // the first the run reports (`nas rank`).
+      // the first the run reports (`nas rank`). One-shot strategies use
+      // `budget.seconds` (stop at the first epoch end past it) and
+      // `budget.passes` (forward+backward passes, turned into epochs).
       {"estimator", {{"name", "scratch"}, {"options", nlohmann::json::object()}}},
       {"budget",
-       {{"trials", 20}, {"seconds", 0}, {"epochs", 0}, {"max_failures_in_a_row", 20}}},
+       {{"trials", 20},
+        {"seconds", 0.0},
+        {"epochs", 0},
+        {"passes", 0},
+        {"max_failures_in_a_row", 20}}},
       {"vs", {{"name", ""}, {"options", nlohmann::json::object()}}},
   };
 }
@@ -169,7 +175,7 @@ nlohmann::json parse_value(const std::string& text) {
 namespace {
 
 void check_budget(const nlohmann::json& budget) {
-  for (const char* key : {"trials", "epochs", "max_failures_in_a_row"}) {
+  for (const char* key : {"trials", "epochs", "passes", "max_failures_in_a_row"}) {
     const auto v = core::option<int64_t>(budget, key);
     if (v < 0) throw ConfigError(fmt::format("budget.{}: expected 0 or more, found {}", key, v));
   }

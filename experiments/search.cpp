@@ -94,7 +94,9 @@ void save_checkpoint(SearchState& s, const Position& pos) {
     archive.write("supernet", net_archive);
     s.strategy->save(strategy_archive);
     archive.write("strategy", strategy_archive);
-    archive.write("position", torch::tensor({pos.epoch, pos.step, pos.val_step}, torch::kInt64));
+    archive.write("position", torch::tensor({pos.epoch, pos.step, pos.val_step,
+                                             s.supernet->passes()},
+                                            torch::kInt64));
     archive.write("sums", s.sums.to_tensor());
   });
 }
@@ -117,6 +119,7 @@ void load_checkpoint(SearchState& s, torch::serialize::InputArchive& archive) {
   s.pos.epoch = position[0].item<int64_t>();
   s.pos.step = position[1].item<int64_t>();
   s.pos.val_step = position[2].item<int64_t>();
+  s.supernet->set_passes(position[3].item<int64_t>());
   s.sums = EpochSums::from_tensor(sum_tensor);
 }
 
@@ -173,6 +176,7 @@ nlohmann::json epoch_line(SearchState& s, const nlohmann::json& monitor, double 
   for (auto it = state.begin(); it != state.end(); ++it) {
     line[it.key()] = it.key() == "arch_weights" ? group_weights(decisions, *it) : *it;
   }
+  line["passes"] = s.supernet->passes();
   line["seconds"] = seconds;
   line["peak_rss_mib"] = core::peak_rss_mib();
   return line;
@@ -210,10 +214,10 @@ nlohmann::json last_log_line(const RunDir& dir) {
 
 /// result.json from the strategy's answer and the last log line.
 nlohmann::json write_result(SearchState& s, int64_t supernet_params) {
-  const auto& config = s.run.config;
   auto result = s.run.result(s.strategy->best(), s.strategy->op_probabilities());
   result.update({
-      {"epochs", config["epochs"]},
+      {"epochs", s.pos.epoch},
+      {"passes", s.supernet->passes()},
       {"supernet_params", supernet_params},
       {"train_data", s.strategy->uses_whole_training_set() ? "whole training set"
                                                            : "search split"},
@@ -236,6 +240,28 @@ nlohmann::json write_result(SearchState& s, int64_t supernet_params) {
   }
   s.run.write_result(result);
   return result;
+}
+
+/// The epochs the run makes: `epochs`, or with `budget.passes` the number
+/// whose forward+backward passes come closest to it (at least 1), so a
+/// strategy with fewer passes per step gets more steps.
+int64_t planned_epochs(const SearchState& s) {
+  const auto& config = s.run.config;
+  const auto passes = core::option<int64_t>(config["budget"], "passes");
+  if (passes == 0) return core::option<int64_t>(config, "epochs");
+  const double per_epoch =
+      s.strategy->passes_per_step(*s.run.space) * static_cast<double>(s.ctx.steps_per_epoch);
+  const auto epochs = std::max<int64_t>(1, std::llround(static_cast<double>(passes) / per_epoch));
+  core::info("budget.passes {}: {} epochs of {} steps at {:g} passes per step", passes, epochs,
+             s.ctx.steps_per_epoch, s.strategy->passes_per_step(*s.run.space));
+  return epochs;
+}
+
+/// True when `budget.seconds` (0: none) is spent; the run then stops at the
+/// end of the epoch (the schedules keep their planned length).
+bool seconds_spent(const SearchState& s) {
+  const auto seconds = core::option<double>(s.run.config["budget"], "seconds");
+  return seconds > 0 && s.run.elapsed() >= seconds;
 }
 
 /// Builds the strategy, the data split and the supernet, and attaches the
@@ -261,8 +287,8 @@ void build_one_shot(SearchState& s, const Registries& registries) {
   ctx.device = s.run.device;
   ctx.rng = &s.run.rng;
   ctx.seed = s.run.seed;
-  ctx.epochs = core::option<int64_t>(config, "epochs");
   ctx.steps_per_epoch = s.split.train->batches();
+  ctx.epochs = planned_epochs(s);
   ctx.train_loader = s.split.train.get();
   ctx.val_loader = s.split.val.get();
   auto& objective = s.run.objective;
@@ -285,6 +311,10 @@ bool run_epochs(SearchState& s) {
   const auto epochs = s.ctx.epochs;
   try {
     for (; pos.epoch < epochs; ++pos.epoch) {
+      if (pos.epoch > 0 && pos.step == 0 && seconds_spent(s)) {
+        core::info("budget.seconds spent after {} of {} epochs; finishing", pos.epoch, epochs);
+        break;
+      }
       const auto epoch_start = std::chrono::steady_clock::now();
       s.strategy->new_epoch(pos.epoch);
       core::Progress progress(fmt::format("epoch {}/{}", pos.epoch + 1, epochs),

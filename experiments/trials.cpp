@@ -30,11 +30,13 @@ struct Budget {
   int64_t trials = 0;
   double seconds = 0;  ///< estimator seconds (measured, or a table's recorded cost)
   int64_t epochs = 0;  ///< training epochs of the estimates
+  int64_t passes = 0;  ///< forward+backward batch passes of the estimates
   int64_t max_failures_in_a_row = 0;
 
   static Budget from_json(const nlohmann::json& j) {
     return {core::option<int64_t>(j, "trials"), core::option<double>(j, "seconds"),
-            core::option<int64_t>(j, "epochs"), core::option<int64_t>(j, "max_failures_in_a_row")};
+            core::option<int64_t>(j, "epochs"), core::option<int64_t>(j, "passes"),
+            core::option<int64_t>(j, "max_failures_in_a_row")};
   }
 };
 
@@ -45,6 +47,7 @@ struct TrialPosition {
   int64_t failures_in_a_row = 0;
   double estimator_seconds = 0;
   int64_t epochs = 0;
+  int64_t passes = 0;
   int64_t best_trial = -1;
   double best_score = kNoScore;
   std::string best_arch;
@@ -55,7 +58,8 @@ struct TrialPosition {
     return {{"trials", trials},       {"failed", failed},
             {"failures_in_a_row", failures_in_a_row},
             {"estimator_seconds", estimator_seconds},
-            {"epochs", epochs},       {"best_trial", best_trial},
+            {"epochs", epochs},       {"passes", passes},
+            {"best_trial", best_trial},
             {"best_score", best_trial >= 0 ? nlohmann::json(best_score) : nlohmann::json()},
             {"best_arch", best_arch}, {"best_estimate", best_estimate},
             {"scores", scores},       {"vs_scores", vs_scores}};
@@ -67,6 +71,7 @@ struct TrialPosition {
     p.failures_in_a_row = j.at("failures_in_a_row").get<int64_t>();
     p.estimator_seconds = j.at("estimator_seconds").get<double>();
     p.epochs = j.at("epochs").get<int64_t>();
+    p.passes = j.at("passes").get<int64_t>();
     p.best_trial = j.at("best_trial").get<int64_t>();
     p.best_score = j.at("best_score").is_null() ? kNoScore : j.at("best_score").get<double>();
     p.best_arch = j.at("best_arch").get<std::string>();
@@ -144,32 +149,41 @@ void build_trials(TrialState& s, const Registries& registries) {
                         ctx.network.input_size);
 }
 
+int64_t epochs_per_trial(const TrialState& s) {
+  return s.estimator->epochs_per_estimate() + (s.vs ? s.vs->epochs_per_estimate() : 0);
+}
+
+int64_t passes_per_trial(const TrialState& s) {
+  return s.estimator->passes_per_estimate() + (s.vs ? s.vs->passes_per_estimate() : 0);
+}
+
 void check_budget(const TrialState& s) {
   const auto& b = s.budget;
-  if (b.trials == 0 && b.seconds == 0 && b.epochs == 0 && s.strategy->remaining() < 0) {
+  if (b.trials == 0 && b.seconds == 0 && b.epochs == 0 && b.passes == 0 &&
+      s.strategy->remaining() < 0) {
     throw ConfigError(
-        "budget: expected a limit for the trial loop (budget.trials, budget.seconds or "
-        "budget.epochs above 0), found none");
+        "budget: expected a limit for the trial loop (budget.trials, budget.seconds, "
+        "budget.epochs or budget.passes above 0), found none");
   }
-  const int64_t per_trial =
-      s.estimator->epochs_per_estimate() + (s.vs ? s.vs->epochs_per_estimate() : 0);
-  if (b.epochs > 0 && per_trial == 0) {
+  const auto never_ends = [&](const char* key, const char* what) {
     throw ConfigError(fmt::format(
-        "budget.epochs: the {} estimator trains no epochs, so an epoch budget never ends; "
-        "set budget.trials or budget.seconds",
-        s.run.config["estimator"]["name"].get<std::string>()));
-  }
+        "budget.{}: the {} estimator spends no {}, so this budget never ends; set "
+        "budget.trials or budget.seconds",
+        key, s.run.config["estimator"]["name"].get<std::string>(), what));
+  };
+  if (b.epochs > 0 && epochs_per_trial(s) == 0) never_ends("epochs", "training epochs");
+  if (b.passes > 0 && passes_per_trial(s) == 0) never_ends("passes", "forward+backward passes");
 }
 
 /// True when the next trial would exceed the budget (or nothing is left).
 bool budget_spent(const TrialState& s) {
   const auto& b = s.budget;
   const auto& p = s.pos;
-  const int64_t per_trial =
-      s.estimator->epochs_per_estimate() + (s.vs ? s.vs->epochs_per_estimate() : 0);
   return (b.trials > 0 && p.trials >= b.trials) ||
          (b.seconds > 0 && p.estimator_seconds >= b.seconds) ||
-         (b.epochs > 0 && p.epochs + per_trial > b.epochs) || s.strategy->remaining() == 0;
+         (b.epochs > 0 && p.epochs + epochs_per_trial(s) > b.epochs) ||
+         (b.passes > 0 && p.passes + passes_per_trial(s) > b.passes) ||
+         s.strategy->remaining() == 0;
 }
 
 /// Estimated time left, from this process's mean time per trial.
@@ -216,6 +230,7 @@ void record(TrialState& s, const search_space::Architecture& arch, const nlohman
   const bool ok = e.ok && (vs == nullptr || vs->ok);
   p.estimator_seconds += e.seconds + (vs != nullptr ? vs->seconds : 0);
   p.epochs += e.epochs + (vs != nullptr ? vs->epochs : 0);
+  p.passes += e.passes + (vs != nullptr ? vs->passes : 0);
   p.failed += ok ? 0 : 1;
   p.failures_in_a_row = ok ? 0 : p.failures_in_a_row + 1;
   if (e.ok && score > p.best_score) {
@@ -297,7 +312,8 @@ nlohmann::json write_result(TrialState& s) {
                  {"trials", p.trials},
                  {"failed", p.failed},
                  {"estimator_seconds", p.estimator_seconds},
-                 {"epochs_trained", p.epochs}});
+                 {"epochs_trained", p.epochs},
+                 {"passes", p.passes}});
   if (s.vs) {
     const auto n = p.scores.size();
     result["rank"] = {

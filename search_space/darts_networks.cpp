@@ -122,7 +122,7 @@ DartsSupernetImpl::DartsSupernetImpl(const NetworkOptions& o, int64_t steps,
   classifier_ = register_module("classifier", nn::Linear(c_p, o.num_classes));
 }
 
-torch::Tensor DartsSupernetImpl::forward(const torch::Tensor& x,
+torch::Tensor DartsSupernetImpl::forward_path(const torch::Tensor& x,
                                          const PathSpec& path) {
   TORCH_CHECK(static_cast<int64_t>(path.edges.size()) == num_decisions_,
               "DARTS supernet: PathSpec has ", path.edges.size(),

@@ -41,7 +41,7 @@ class DartsSupernetImpl : public SupernetImpl {
  public:
   DartsSupernetImpl(const NetworkOptions& options, int64_t steps,
                     int64_t multiplier, int64_t stem_multiplier);
-  torch::Tensor forward(const torch::Tensor& x, const PathSpec& path) override;
+  torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) override;
 
  private:
   int64_t edges_per_cell_;

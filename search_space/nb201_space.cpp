@@ -184,7 +184,7 @@ class Nb201SupernetImpl : public SupernetImpl {
       return cell;
     });
   }
-  torch::Tensor forward(const torch::Tensor& x, const PathSpec& path) override {
+  torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) override {
     TORCH_CHECK(static_cast<int64_t>(path.edges.size()) == kEdges,
                 "NB201 supernet: PathSpec has ", path.edges.size(),
                 " decisions, expected 6");

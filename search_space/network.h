@@ -73,8 +73,17 @@ using Network = std::shared_ptr<NetworkImpl>;
 /// PathSpec it is given (one EdgeChoice per decision of its space).
 class SupernetImpl : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(const torch::Tensor& x,
-                                const PathSpec& path) = 0;
+  /// Runs the paths of `path`. A call in training mode with gradients
+  /// enabled counts as one forward+backward pass (`passes`): the compute
+  /// measure of `nas study`'s equal-passes budget.
+  torch::Tensor forward(const torch::Tensor& x, const PathSpec& path) {
+    if (is_training() && at::GradMode::is_enabled()) ++passes_;
+    return forward_path(x, path);
+  }
+  /// Forward+backward passes so far (restored from a checkpoint by the
+  /// loop with `set_passes`).
+  int64_t passes() const { return passes_; }
+  void set_passes(int64_t n) { passes_ = n; }
   /// Every MixedOp with the decision it implements (a decision shared by
   /// several cells has several MixedOps).
   const std::vector<std::pair<int64_t, MixedOp>>& mixed_ops() const {
@@ -89,10 +98,12 @@ class SupernetImpl : public torch::nn::Module {
   void add_mixed_op(int64_t decision, MixedOp op) {
     mixed_ops_.emplace_back(decision, std::move(op));
   }
+  virtual torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) = 0;
   int64_t num_decisions_ = 0;
 
  private:
   std::vector<std::pair<int64_t, MixedOp>> mixed_ops_;
+  int64_t passes_ = 0;
 };
 using Supernet = std::shared_ptr<SupernetImpl>;
 

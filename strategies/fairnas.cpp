@@ -1,5 +1,7 @@
 #include "strategies/fairnas.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "core/options.h"
@@ -18,6 +20,14 @@ nlohmann::json FairNas::default_options() {
 }
 
 FairNas::FairNas(nlohmann::json options) : RandomWs(std::move(options)) {}
+
+double FairNas::passes_per_step(const search_space::SearchSpace& space) const {
+  const bool with_none = core::option<bool>(options_, "sample_none");
+  const auto candidates = space.decisions().front().candidates;
+  return static_cast<double>(
+      std::count_if(candidates.begin(), candidates.end(),
+                    [&](const std::string& c) { return with_none || c != "none"; }));
+}
 
 std::vector<search_space::PathSpec> FairNas::fair_paths() {
   const bool with_none = core::option<bool>(options_, "sample_none");

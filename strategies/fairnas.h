@@ -29,6 +29,8 @@ class FairNas : public RandomWs {
   explicit FairNas(nlohmann::json options);
   static nlohmann::json default_options();
   StepStats step(const Batch& train, const Batch& val) override;
+  /// One pass per candidate op (the m strictly fair paths).
+  double passes_per_step(const search_space::SearchSpace& space) const override;
 
   /// The paths of one step (exposed for tests); each is a PathSpec with at
   /// most one op per decision.

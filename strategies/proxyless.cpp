@@ -199,6 +199,10 @@ torch::Tensor Proxyless::alpha_step(const Batch& val, const std::vector<Gates>& 
   return grad;
 }
 
+double Proxyless::passes_per_step(const search_space::SearchSpace& /*space*/) const {
+  return 1.0 + 1.0 / static_cast<double>(core::option<int64_t>(options_, "arch_update_every"));
+}
+
 StepStats Proxyless::step(const Batch& train, const Batch& val) {
   StepStats stats;
   set_lr(scheduled_lr(steps_));

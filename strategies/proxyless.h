@@ -47,6 +47,9 @@ class Proxyless : public OneShotStrategy {
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
   StepStats step(const Batch& train, const Batch& val) override;
+  /// The weight step's pass, and the alpha step's every
+  /// `arch_update_every` steps (after the warm-up epochs).
+  double passes_per_step(const search_space::SearchSpace& space) const override;
   nlohmann::json state() const override;
 
   /// The ops of one decision in an alpha step: the active one and the

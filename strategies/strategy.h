@@ -94,6 +94,12 @@ class SearchStrategy {
   /// (single-level, as SNAS's code): the loop then gives it every training
   /// image as `train` and the test split as `val` (for monitoring only).
   virtual bool uses_whole_training_set() const { return false; }
+  /// Forward+backward passes through the supernet one step makes in `space`
+  /// (after any warm-up): e.g. 2 for first-order DARTS (the alpha
+  /// step on validation data, the weight step), m for FairNAS. The loop
+  /// counts the passes actually made (SupernetImpl::passes); this figure
+  /// turns an equal-passes budget into epochs before the run starts.
+  virtual double passes_per_step(const search_space::SearchSpace& /*space*/) const { return 1; }
   /// Work after the last epoch (e.g. final selection by sampling).
   virtual void finish() {}
   virtual search_space::Architecture best() const = 0;

@@ -221,6 +221,65 @@ TEST(Search, InterruptDuringFinalScoringResumesExactly) {
   EXPECT_EQ(whole.result["arch"], resumed.result["arch"]);
 }
 
+// Each strategy's declared passes per step (what turns an equal-passes
+// budget into epochs) is what the supernet counts it doing.
+TEST(Search, DeclaredPassesPerStepAreTheCountedPasses) {
+  core::set_verbosity(0);
+  const std::vector<std::pair<std::string, nlohmann::json>> strategies = {
+      {"darts", {{"order", 1}}},
+      {"darts", {{"order", 2}}},
+      {"snas", nlohmann::json::object()},
+      {"gdas", nlohmann::json::object()},
+      {"proxyless", {{"warmup_epochs", 0}, {"arch_update_every", 2}}},
+      {"fairnas", nlohmann::json::object()},
+      {"random_ws", {{"eval_archs", 2}, {"epoch_eval_archs", 0}}},
+  };
+  for (const auto& [name, options] : strategies) {
+    SCOPED_TRACE(name + " " + options.dump());
+    TempDir dir;
+    auto c = tiny_config(dir.str(), 1);
+    c["strategy"] = {{"name", name}, {"options", options}};
+    c = resolve_config(search_defaults(), {c}, builtin_registries());
+    const auto r = run_search(c, false, builtin_registries());
+    const auto log = log_of(dir.str());
+    ASSERT_EQ(log.size(), 2u);
+    const auto strategy = builtin_registries().strategies.create(name, c["strategy"]["options"]);
+    const auto space = builtin_registries().spaces.create("darts", c["space"]["options"]);
+    const int64_t steps = name == "snas" ? 8 : 4;  // SNAS trains on all 128 images
+    // The second epoch: past ProxylessNAS's first epoch without alpha steps.
+    const auto second = log[1]["passes"].get<int64_t>() - log[0]["passes"].get<int64_t>();
+    EXPECT_DOUBLE_EQ(static_cast<double>(second), strategy->passes_per_step(*space) * steps);
+    EXPECT_EQ(r.result["passes"], log[1]["passes"]);
+  }
+}
+
+TEST(Search, PassesAndSecondsBudgetsSetTheEpochs) {
+  core::set_verbosity(0);
+  auto config = [](const std::string& out, const std::string& strategy, nlohmann::json budget) {
+    auto c = tiny_config(out, 1);
+    c["strategy"] = {{"name", strategy}, {"options", nlohmann::json::object()}};
+    c["epochs"] = 50;
+    c["budget"] = std::move(budget);
+    return resolve_config(search_defaults(), {c}, builtin_registries());
+  };
+  // 4 steps per epoch: 24 passes are 3 epochs of DARTS (2 per step) and 6
+  // of random_ws (1 per step).
+  TempDir a, b, c;
+  const auto darts = run_search(config(a.str(), "darts", {{"passes", 24}}), false,
+                                builtin_registries());
+  EXPECT_EQ(darts.result["epochs"], 3);
+  EXPECT_EQ(darts.result["passes"], 24);
+  const auto ws = run_search(config(b.str(), "random_ws", {{"passes", 24}}), false,
+                             builtin_registries());
+  EXPECT_EQ(ws.result["epochs"], 6);
+  EXPECT_EQ(ws.result["passes"], 24);
+  // A seconds budget stops at the first epoch end past it.
+  const auto timed = run_search(config(c.str(), "darts", {{"seconds", 1e-9}}), false,
+                                builtin_registries());
+  EXPECT_EQ(timed.result["epochs"], 1);
+  EXPECT_EQ(log_of(c.str()).size(), 1u);
+}
+
 TEST(Search, NonFiniteLossStopsWithAClearError) {
   core::set_verbosity(0);
   TempDir a;

@@ -58,8 +58,8 @@ class ToySupernetImpl : public search_space::SupernetImpl {
     }
     head_ = register_module("head", torch::nn::Linear(hidden, classes));
   }
-  torch::Tensor forward(const torch::Tensor& x,
-                        const search_space::PathSpec& path) override {
+  torch::Tensor forward_path(const torch::Tensor& x,
+                             const search_space::PathSpec& path) override {
     torch::Tensor h;
     for (size_t d = 0; d < edges_.size(); ++d) {
       auto y = edges_[d]->forward(x, path.edges[d]);
