@@ -117,4 +117,27 @@ void Run::write_result(const nlohmann::json& result) const {
              dir.file("result.json"));
 }
 
+estimators::EstimatorContext estimator_context(const nlohmann::json& config,
+                                               const search_space::SearchSpace& space,
+                                               torch::Device device, uint64_t seed,
+                                               const data::DataPair* data) {
+  estimators::EstimatorContext ctx;
+  ctx.space = &space;
+  ctx.device = device;
+  ctx.seed = seed;
+  ctx.data_options = config["data"];
+  ctx.network = space.eval_defaults();
+  ctx.network.C = core::option<int64_t>(config["network"], "C");
+  ctx.network.layers = core::option<int64_t>(config["network"], "layers");
+  ctx.network.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
+  ctx.network.auxiliary = false;
+  if (data != nullptr) {
+    ctx.data = data;
+    ctx.network.num_classes = data->train.num_classes;
+    ctx.network.in_channels = data->train.channels();
+    ctx.network.input_size = data->train.height();
+  }
+  return ctx;
+}
+
 }  // namespace nas::experiments

@@ -8,11 +8,22 @@
 #include <nlohmann/json.hpp>
 #include <torch/serialize/archive.h>
 
+#include "data/dataset.h"
+#include "estimators/estimator.h"
 #include "experiments/config.h"
 #include "experiments/run_dir.h"
 #include "hardware/objective.h"
 
 namespace nas::experiments {
+
+/// What an estimator of a run works on: the space, the data (null when no
+/// estimator needs it; then the image shape stays the space's default),
+/// the stand-alone network sizes of the config's `network` section at the
+/// data's shape, the device and the seed.
+estimators::EstimatorContext estimator_context(const nlohmann::json& config,
+                                               const search_space::SearchSpace& space,
+                                               torch::Device device, uint64_t seed,
+                                               const data::DataPair* data);
 
 /// What every search run holds, whichever loop drives it (the one-shot
 /// loop's epochs and steps, the trial loop's proposals): the run

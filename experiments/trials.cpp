@@ -124,25 +124,14 @@ void build_trials(TrialState& s, const Registries& registries) {
   if (!vs_name.empty()) {
     s.vs = registries.estimators.create(vs_name, config["vs"]["options"]);
   }
-  estimators::EstimatorContext ctx;
-  ctx.space = s.run.space.get();
-  ctx.device = s.run.device;
-  ctx.seed = s.run.seed;
-  ctx.data_options = config["data"];
-  ctx.network = s.run.space->eval_defaults();
-  ctx.network.C = core::option<int64_t>(config["network"], "C");
-  ctx.network.layers = core::option<int64_t>(config["network"], "layers");
-  ctx.network.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
-  ctx.network.auxiliary = false;
-  if (s.estimator->needs_data() || (s.vs && s.vs->needs_data())) {
+  const bool needs_data = s.estimator->needs_data() || (s.vs && s.vs->needs_data());
+  if (needs_data) {
     core::info("loading {} data", config["data"]["dataset"].get<std::string>());
     s.data = data::load_data(config["data"]);
     core::throw_if_interrupted("data loading");
-    ctx.data = &s.data;
-    ctx.network.num_classes = s.data.train.num_classes;
-    ctx.network.in_channels = s.data.train.channels();
-    ctx.network.input_size = s.data.train.height();
   }
+  const auto ctx = estimator_context(config, *s.run.space, s.run.device, s.run.seed,
+                                     needs_data ? &s.data : nullptr);
   s.estimator->attach(ctx);
   if (s.vs) s.vs->attach(ctx);
   s.run.build_objective(ctx.network.num_classes, ctx.network.in_channels,

@@ -41,6 +41,33 @@ void list_objectives() {
 
 }  // namespace
 
+namespace {
+
+/// Presets by kind; search presets named <space>-<strategy> are the
+/// strategies' recipes (the reference code's optimiser, epochs, batch and
+/// schedules), which a study layers under its shared settings.
+void list_presets(const experiments::Registries& r) {
+  std::vector<std::string> general, recipes;
+  for (const auto& name : experiments::preset_names("search")) {
+    const auto dash = name.find('-');
+    const bool recipe = dash != std::string::npos && r.spaces.contains(name.substr(0, dash)) &&
+                        (r.strategies.contains(name.substr(dash + 1)) ||
+                         r.is_trial_strategy(name.substr(dash + 1)));
+    (recipe ? recipes : general).push_back(name);
+  }
+  fmt::print("search presets (nas search --preset NAME): {}\n", fmt::join(general, ", "));
+  fmt::print("  recipes <space>-<strategy> (the reference code's optimiser, epochs, batch and "
+             "schedules;\n  a study with \"recipes\": \"published\" uses them):\n");
+  for (const auto& name : recipes) fmt::print("    {}\n", name);
+  fmt::print("train presets (nas train --preset NAME): {}\n",
+             fmt::join(experiments::preset_names("train"), ", "));
+  std::vector<std::string> studies;
+  for (const auto& name : experiments::preset_names("study")) studies.push_back("study-" + name);
+  fmt::print("study presets (nas study run --preset NAME): {}\n", fmt::join(studies, ", "));
+}
+
+}  // namespace
+
 int run_list_command(const std::vector<std::string>& args) {
   po::options_description desc("nas list options");
   desc.add_options()("help,h", "this help");
@@ -67,9 +94,7 @@ int run_list_command(const std::vector<std::string>& args) {
     } else if (kind == "estimators") {
       list_registry(r.estimators, "estimators");
     } else if (kind == "presets") {
-      fmt::print("presets:\n  nas search --preset {}\n  nas train --preset {}\n",
-                 fmt::join(experiments::preset_names("search"), " | "),
-                 fmt::join(experiments::preset_names("train"), " | "));
+      list_presets(r);
     } else if (kind == "objectives") {
       list_objectives();
     } else {

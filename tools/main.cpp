@@ -30,6 +30,8 @@ const std::vector<Command>& commands() {
        run_profile_command},
       {"rank", "estimate architectures with two estimators; Kendall tau and Spearman between them",
        run_rank_command},
+      {"study", "several strategies x seeds on one space and budget; statistics and a report",
+       run_study_command},
       {"plot", "an SVG scatter plot of result.json values over run directories",
        run_plot_command},
   };

@@ -1,0 +1,476 @@
+#include "experiments/study.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/json_io.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/rng.h"
+#include "data/source.h"
+#include "experiments/run.h"
+#include "experiments/search.h"
+
+namespace nas::experiments {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kRules[] = {"epochs", "seconds", "passes", "none"};
+
+nlohmann::json strategy_entry_defaults() {
+  return {{"name", ""},
+          {"label", ""},
+          {"preset", ""},
+          {"options", nlohmann::json::object()},
+          {"set", nlohmann::json::object()}};
+}
+
+std::vector<int64_t> checked_seeds(const nlohmann::json& j, const std::string& key) {
+  std::vector<int64_t> seeds;
+  for (const auto& s : j) {
+    if (!s.is_number_integer() || s.get<int64_t>() < 0) {
+      throw ConfigError(fmt::format("{}: expected non-negative integers, found {}", key, s.dump()));
+    }
+    seeds.push_back(s.get<int64_t>());
+  }
+  if (seeds.empty()) throw ConfigError(fmt::format("{}: expected at least one seed, found none", key));
+  if (std::set<int64_t>(seeds.begin(), seeds.end()).size() != seeds.size()) {
+    throw ConfigError(fmt::format("{}: expected distinct seeds, found {}", key, j.dump()));
+  }
+  return seeds;
+}
+
+void check_label(const std::string& label) {
+  const bool ok = !label.empty() && std::all_of(label.begin(), label.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  }) && label != "." && label != "..";
+  if (!ok) {
+    throw ConfigError(fmt::format(
+        "strategies: label '{}' is not a directory name; expected letters, digits, '_', '-', '.'",
+        label));
+  }
+}
+
+/// The strategy entries with their defaults, labels and unique labels checked.
+nlohmann::json resolve_strategies(const nlohmann::json& given, const Registries& registries) {
+  if (!given.is_array() || given.empty()) {
+    throw ConfigError(fmt::format("strategies: expected a non-empty list of {{\"name\": ...}}, "
+                                  "found {}", core::printable(given.dump(), 60)));
+  }
+  nlohmann::json out = nlohmann::json::array();
+  std::set<std::string> labels;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const auto where = fmt::format("strategies[{}]", i);
+    auto e = given[i].is_string() ? nlohmann::json{{"name", given[i]}} : given[i];
+    e = core::resolve_options(strategy_entry_defaults(), e, where);
+    const auto name = core::option<std::string>(e, "name");
+    if (!registries.is_trial_strategy(name) && !registries.strategies.contains(name)) {
+      throw ConfigError(fmt::format("{}.name: unknown strategy '{}'; valid names: {}", where, name,
+                                    fmt::join(registries.strategy_names(), ", ")));
+    }
+    if (e["label"] == "") e["label"] = name;
+    check_label(e["label"]);
+    if (!labels.insert(e["label"]).second) {
+      throw ConfigError(fmt::format("{}.label: '{}' is used twice; give each entry its own label",
+                                    where, e["label"].get<std::string>()));
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+void check_rule(const nlohmann::json& budget) {
+  const auto rule = core::option<std::string>(budget, "rule");
+  if (std::find(std::begin(kRules), std::end(kRules), rule) == std::end(kRules)) {
+    throw ConfigError(fmt::format("budget.rule: expected one of {}, found '{}'",
+                                  fmt::join(kRules, ", "), rule));
+  }
+  if (rule == "none") return;
+  const auto amount = core::option<double>(budget, rule);
+  if (!(amount > 0)) {
+    throw ConfigError(fmt::format("budget.{}: the rule '{}' needs an amount above 0, found {}",
+                                  rule, rule, budget[rule].dump()));
+  }
+}
+
+/// The evaluation section: "none", or an estimator resolved like a search's
+/// (the space's recipe under the user's options; `scratch` defaults to the
+/// final split: the whole training set, test accuracy).
+nlohmann::json resolve_evaluation(nlohmann::json e, const std::string& space,
+                                  const Registries& registries) {
+  checked_seeds(e["seeds"], "evaluation.seeds");
+  const auto name = core::option<std::string>(e, "estimator");
+  if (name == "none") return e;
+  if (!registries.estimators.contains(name)) {
+    throw ConfigError(fmt::format("evaluation.estimator: unknown estimator '{}'; valid names: "
+                                  "none, {}", name, fmt::join(registries.estimators.names(), ", ")));
+  }
+  auto options = estimator_space_recipe(space, name);
+  if (name == "scratch") options["split"] = "final";
+  for (auto it = e["options"].begin(); it != e["options"].end(); ++it) options[it.key()] = *it;
+  e["options"] = registries.estimators.resolve(name, options);
+  registries.estimators.create(name, e["options"]);
+  return e;
+}
+
+/// The search config of one run, from its layers.
+nlohmann::json run_config(const nlohmann::json& study, const nlohmann::json& entry,
+                          const std::string& recipe, int64_t seed, const std::string& dir,
+                          const Registries& registries) {
+  const auto name = entry["name"].get<std::string>();
+  std::vector<nlohmann::json> layers;
+  if (!recipe.empty()) layers.push_back(preset("search", recipe));
+  layers.push_back(study["search"]);
+  layers.push_back({{"strategy", {{"name", name}, {"options", entry["options"]}}}});
+  layers.push_back(budget_layer(study["budget"], registries.is_trial_strategy(name)));
+  layers.push_back(entry["set"]);
+  layers.push_back({{"seed", seed}, {"out", dir}});
+  try {
+    return resolve_config(search_defaults(), layers, registries);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("strategy '{}'{}: {}", entry["label"].get<std::string>(),
+                                  recipe.empty() ? "" : " (recipe " + recipe + ")", e.what()));
+  }
+}
+
+/// The preset an entry's runs layer under the study's settings: its own
+/// `preset`, or with `recipes: published` the `<space>-<strategy>` preset
+/// when there is one.
+std::string recipe_of(const nlohmann::json& study, const nlohmann::json& entry,
+                      const std::string& space) {
+  const auto own = entry["preset"].get<std::string>();
+  if (!own.empty()) return own;
+  if (study["recipes"] != "published") return "";
+  const auto name = space + "-" + entry["name"].get<std::string>();
+  const auto names = preset_names("search");
+  return std::find(names.begin(), names.end(), name) != names.end() ? name : "";
+}
+
+std::string study_space(const nlohmann::json& study) {
+  return space_of({study["search"]}, search_defaults()["space"]["name"]);
+}
+
+}  // namespace
+
+nlohmann::json study_defaults() {
+  return {
+      // The settings every run shares: a search config layer (space and
+      // network sizes, data, threads, device, objective, ...).
+      {"search", nlohmann::json::object()},
+      {"seeds", {0, 1, 2}},
+      // Each entry: {"name", "label" (default: name), "preset" (a search
+      // preset under the study's settings), "options" (the strategy's),
+      // "set" (a search config layer of this strategy's own: e.g. its
+      // estimator)}; a plain string is {"name": string}.
+      {"strategies", nlohmann::json::array()},
+      // "published": each strategy's `<space>-<strategy>` preset (the
+      // reference code's optimiser, batch and schedules) when there is one;
+      // "shared": only the study's settings.
+      {"recipes", "published"},
+      // rule: "epochs" (one-shot: epochs; trial: training epochs of all
+      // estimates), "seconds" (search seconds; one-shot runs stop at the
+      // first epoch end past them), "passes" (forward+backward batch
+      // passes), or "none" (each run's own epochs and budget).
+      {"budget", {{"rule", "epochs"}, {"epochs", 10}, {"seconds", 0.0}, {"passes", 0}}},
+      // How every found architecture is evaluated: an estimator ("scratch":
+      // trained from scratch on the training set, test accuracy; "tabular";
+      // ...) once per evaluation seed, or "none" (the searches' own metrics).
+      {"evaluation",
+       {{"estimator", "scratch"}, {"options", nlohmann::json::object()}, {"seeds", {0}}}},
+      // The strategy the others are compared with ("": random, else
+      // random_ws, else the first).
+      {"baseline", ""},
+  };
+}
+
+nlohmann::json budget_layer(const nlohmann::json& budget, bool trial_strategy) {
+  const auto rule = budget["rule"].get<std::string>();
+  if (rule == "none") return nlohmann::json::object();
+  nlohmann::json layer = nlohmann::json::object();
+  if (rule == "epochs" && !trial_strategy) {
+    layer["epochs"] = budget["epochs"];
+    return layer;
+  }
+  layer["budget"][rule] = budget[rule];
+  if (trial_strategy) layer["budget"]["trials"] = 0;  // the rule alone limits
+  return layer;
+}
+
+nlohmann::json resolve_study(const std::vector<nlohmann::json>& layers,
+                             const Registries& registries) {
+  nlohmann::json merged = nlohmann::json::object();
+  for (const auto& layer : layers) {
+    if (layer.is_null()) continue;
+    if (!layer.is_object()) {
+      throw ConfigError(fmt::format("study config: expected a JSON object, found {}",
+                                    core::json_type_name(layer)));
+    }
+    for (auto it = layer.begin(); it != layer.end(); ++it) merged[it.key()] = *it;
+  }
+  auto study = core::resolve_options(study_defaults(), merged, "study");
+  checked_seeds(study["seeds"], "seeds");
+  study["strategies"] = resolve_strategies(study["strategies"], registries);
+  const auto recipes = core::option<std::string>(study, "recipes");
+  if (recipes != "published" && recipes != "shared") {
+    throw ConfigError(fmt::format("recipes: expected \"published\" or \"shared\", found \"{}\"",
+                                  recipes));
+  }
+  check_rule(study["budget"]);
+  study["evaluation"] = resolve_evaluation(study["evaluation"], study_space(study), registries);
+  auto& baseline = study["baseline"];
+  std::vector<std::string> labels;
+  for (const auto& e : study["strategies"]) labels.push_back(e["label"]);
+  auto has = [&](const std::string& l) {
+    return std::find(labels.begin(), labels.end(), l) != labels.end();
+  };
+  if (baseline == "") {
+    baseline = has("random") ? "random" : has("random_ws") ? "random_ws" : labels.front();
+  } else if (!has(baseline)) {
+    throw ConfigError(fmt::format("baseline: expected one of the labels {}, found '{}'",
+                                  fmt::join(labels, ", "), baseline.get<std::string>()));
+  }
+  plan_study(study, "", registries);  // every run's config resolves
+  return study;
+}
+
+std::vector<StudyRun> plan_study(const nlohmann::json& study, const std::string& out,
+                                 const Registries& registries) {
+  std::vector<StudyRun> runs;
+  const auto space = study_space(study);
+  for (const auto& entry : study["strategies"]) {
+    const auto recipe = recipe_of(study, entry, space);
+    for (const auto& seed : study["seeds"]) {
+      StudyRun r;
+      r.label = entry["label"];
+      r.seed = seed;
+      r.recipe = recipe;
+      r.dir = fmt::format("{}/runs/{}/seed{}", out, r.label, r.seed);
+      r.config = run_config(study, entry, recipe, r.seed, r.dir, registries);
+      runs.push_back(std::move(r));
+    }
+  }
+  return runs;
+}
+
+nlohmann::json load_study(const std::string& dir) {
+  const auto path = dir + "/study.json";
+  if (!fs::exists(path)) {
+    throw ConfigError(fmt::format("{} is not a study directory: expected {}, found none "
+                                  "(start one with `nas study run --config FILE --out {}`)",
+                                  dir, path, dir));
+  }
+  return core::read_json_file(path);
+}
+
+namespace {
+
+/// Where the study stands, for its progress line.
+struct StudyProgress {
+  int64_t total = 0, done = 0, done_here = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  void report(const std::string& what) {
+    ++done;
+    ++done_here;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double eta = elapsed / static_cast<double>(done_here) * static_cast<double>(total - done);
+    core::info("study [{}/{}] {} | {:.0f} s, ETA {:.0f} s", done, total, what, elapsed, eta);
+  }
+};
+
+/// Runs `body` with the per-run output silenced (unless -v -v).
+template <class F>
+auto quietly(F&& body) {
+  const int verbosity = core::verbosity();
+  if (verbosity < 2) core::set_verbosity(0);
+  struct Restore {
+    int v;
+    ~Restore() { core::set_verbosity(v); }
+  } restore{verbosity};
+  return body();
+}
+
+void record_failure(const std::string& dir, const std::string& stage, const std::string& message) {
+  fs::create_directories(dir);
+  core::write_json_file(dir + "/error.json", {{"stage", stage}, {"message", message}});
+}
+
+/// One search; false when interrupted.
+bool study_search(const StudyRun& r, const std::string& out, StudyProgress& progress,
+                  StudyOutcome& outcome, const Registries& registries) {
+  const bool resume = fs::exists(r.dir + "/checkpoint.pt");
+  if (!resume && fs::exists(r.dir)) fs::remove_all(r.dir);  // started, nothing saved yet
+  const auto start = std::chrono::steady_clock::now();
+  const auto what = fmt::format("search {} seed {}", r.label, r.seed);
+  try {
+    const auto o = quietly([&] { return run_search(r.config, resume, registries); });
+    if (o.interrupted) return false;
+  } catch (const core::Interrupted&) {
+    return false;
+  } catch (const std::exception& e) {
+    record_failure(r.dir, "search", e.what());
+    core::append_json_line(out + "/study.jsonl",
+                           {{"task", "search"}, {"label", r.label}, {"seed", r.seed},
+                            {"ok", false}, {"message", e.what()}});
+    ++outcome.failed;
+    progress.report(fmt::format("{} FAILED: {}", what, e.what()));
+    return true;
+  }
+  fs::remove(r.dir + "/error.json");
+  const auto seconds = estimators::seconds_since(start);
+  core::append_json_line(out + "/study.jsonl", {{"task", "search"}, {"label", r.label},
+                                                {"seed", r.seed}, {"ok", true},
+                                                {"seconds", seconds}});
+  ++outcome.searches;
+  progress.report(fmt::format("{} ({:.0f} s)", what, seconds));
+  return true;
+}
+
+/// What evaluates the study's answers: the estimator, attached once to the
+/// study's shared settings (data, network sizes).
+struct Evaluator {
+  std::string name;
+  nlohmann::json options;
+  nlohmann::json base;  ///< the study's `search` layer, resolved
+  std::unique_ptr<search_space::SearchSpace> space;
+  data::DataPair data;
+  std::unique_ptr<estimators::PerformanceEstimator> estimator;
+  torch::Device device = torch::kCPU;
+  int64_t attached_seed = -1;
+
+  void attach(int64_t seed, const Registries& registries) {
+    if (attached_seed == seed) return;
+    if (!estimator) {
+      int threads = 0;
+      device = setup_runtime(base, &threads);
+      space = registries.spaces.create(base["space"]["name"], base["space"]["options"]);
+      estimator = registries.estimators.create(name, options);
+      if (estimator->needs_data()) data = data::load_data(base["data"]);
+    }
+    // Data order and augmentation follow the evaluation seed.
+    estimator->attach(estimator_context(base, *space, device, static_cast<uint64_t>(seed),
+                                        estimator->needs_data() ? &data : nullptr));
+    attached_seed = seed;
+  }
+};
+
+/// The evaluations of one finished run that are not done yet; false when
+/// interrupted. evaluation.json is rewritten after each evaluation seed.
+bool study_evaluate(const StudyRun& r, const nlohmann::json& study, Evaluator& ev,
+                    const std::string& out, StudyProgress& progress, StudyOutcome& outcome,
+                    const Registries& registries) {
+  const auto path = r.dir + "/evaluation.json";
+  nlohmann::json record = fs::exists(path) ? core::read_json_file(path)
+                                           : nlohmann::json{{"estimator", ev.name},
+                                                            {"options", ev.options},
+                                                            {"results", nlohmann::json::array()}};
+  std::set<int64_t> done;
+  for (const auto& e : record["results"]) done.insert(e["seed"].get<int64_t>());
+  const auto result = core::read_json_file(r.dir + "/result.json");
+  for (const auto& seed_json : study["evaluation"]["seeds"]) {
+    const auto seed = seed_json.get<int64_t>();
+    if (done.count(seed) != 0) {
+      ++progress.done;
+      continue;
+    }
+    const auto e = quietly([&] {
+      ev.attach(seed, registries);
+      const auto arch = ev.space->parse(result["arch"].get<std::string>());
+      core::seed_everything(static_cast<uint64_t>(seed));
+      return ev.estimator->evaluate(arch, {});
+    });
+    if (e.interrupted) return false;
+    auto j = e.to_json();
+    j["seed"] = seed;
+    j["seconds"] = e.seconds;
+    record["results"].push_back(j);
+    record["metric"] = e.metric;
+    core::write_json_file(path, record);
+    core::append_json_line(out + "/study.jsonl",
+                           {{"task", "evaluation"}, {"label", r.label}, {"seed", r.seed},
+                            {"eval_seed", seed}, {"ok", e.ok}, {"seconds", e.seconds}});
+    if (!e.ok) ++outcome.failed;
+    progress.report(fmt::format("evaluate {} seed {} (eval seed {}): {}", r.label, r.seed, seed,
+                                e.ok ? fmt::format("{} {:.4f}", e.metric, e.value)
+                                     : "FAILED: " + e.message));
+  }
+  ++outcome.evaluations;
+  return true;
+}
+
+void start_study_dir(const nlohmann::json& study, const std::string& out, bool resume) {
+  if (resume) return;
+  if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out))) {
+    throw ConfigError(fmt::format(
+        "{} exists and is not an empty directory; a new study needs a new directory{}", out,
+        fs::exists(out + "/study.json")
+            ? fmt::format(" (continue this one with `nas study run --resume {}`)", out)
+            : ""));
+  }
+  fs::create_directories(out);
+  core::write_json_file(out + "/study.json", study);
+}
+
+}  // namespace
+
+StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
+                       const Registries& registries) {
+  const auto runs = plan_study(study, out, registries);
+  start_study_dir(study, out, resume);
+  install_interrupt_handlers();
+  const auto& evaluation = study["evaluation"];
+  const bool evaluates = evaluation["estimator"] != "none";
+  StudyProgress progress;
+  progress.total = static_cast<int64_t>(runs.size()) *
+                   (1 + (evaluates ? static_cast<int64_t>(evaluation["seeds"].size()) : 0));
+  StudyOutcome outcome;
+  core::info("study {}: {} strategies x {} seeds, budget rule {}, evaluation {}", out,
+             study["strategies"].size(), study["seeds"].size(),
+             study["budget"]["rule"].get<std::string>(),
+             evaluation["estimator"].get<std::string>());
+  auto stopped = [&] {
+    core::info("study interrupted; every finished run is kept. Continue with "
+               "`nas study run --resume {}`", out);
+    outcome.interrupted = true;
+    return outcome;
+  };
+  for (const auto& r : runs) {
+    if (fs::exists(r.dir + "/result.json")) {
+      ++progress.done;
+      ++outcome.searches;
+      continue;
+    }
+    if (core::interrupted() || !study_search(r, out, progress, outcome, registries)) {
+      return stopped();
+    }
+  }
+  if (!evaluates) return outcome;
+  Evaluator ev;
+  ev.name = evaluation["estimator"];
+  ev.options = evaluation["options"];
+  ev.base = resolve_config(search_defaults(), {study["search"]}, registries);
+  for (const auto& r : runs) {
+    if (!fs::exists(r.dir + "/result.json")) {
+      progress.done += static_cast<int64_t>(evaluation["seeds"].size());
+      continue;
+    }
+    if (core::interrupted() ||
+        !study_evaluate(r, study, ev, out, progress, outcome, registries)) {
+      return stopped();
+    }
+  }
+  return outcome;
+}
+
+}  // namespace nas::experiments
