@@ -377,7 +377,7 @@ bool parameter_free_op(const std::string& op) {
 }
 
 nlohmann::json study_report(const std::string& dir, const Registries& registries) {
-  const auto study = load_study(dir);
+  const auto study = load_study(dir, registries);
   const bool evaluates = study["evaluation"]["estimator"] != "none";
   std::vector<Group> groups;
   for (const auto& run : plan_study(study, dir, registries)) {

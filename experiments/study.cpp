@@ -262,14 +262,18 @@ std::vector<StudyRun> plan_study(const nlohmann::json& study, const std::string&
   return runs;
 }
 
-nlohmann::json load_study(const std::string& dir) {
+nlohmann::json load_study(const std::string& dir, const Registries& registries) {
   const auto path = dir + "/study.json";
   if (!fs::exists(path)) {
     throw ConfigError(fmt::format("{} is not a study directory: expected {}, found none "
                                   "(start one with `nas study run --config FILE --out {}`)",
                                   dir, path, dir));
   }
-  return core::read_json_file(path);
+  try {
+    return resolve_study({core::read_json_file(path)}, registries);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: not a study's config: {}", path, e.what()));
+  }
 }
 
 namespace {

@@ -58,7 +58,8 @@ struct StudyOutcome {
 StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
                        const Registries& registries);
 
-/// The study.json of a study directory (ConfigError when it is not one).
-nlohmann::json load_study(const std::string& dir);
+/// The study.json of a study directory, checked again (ConfigError naming
+/// the file when it is not a study's).
+nlohmann::json load_study(const std::string& dir, const Registries& registries);
 
 }  // namespace nas::experiments

@@ -178,6 +178,31 @@ expect 0 "Kendall tau" -- "$nas" rank --space nb201 --archs 8 --estimator tabula
   --set budget.max_failures_in_a_row=0 -q --out "$tmp/rank"
 expect 2 "expected --estimator A and --vs B" -- "$nas" rank --space nb201 --archs 3
 
+# Studies: a study of two trial strategies over a benchmark table, its
+# report, a resume with nothing left, and clear errors.
+cat >"$tmp/study.json" <<EOF
+{"search": {"space": {"name": "nb201"}, "budget": {"trials": 15},
+            "estimator": {"name": "tabular", "options": {"file": "$tmp/table.csv"}}},
+ "seeds": [0, 1, 2], "strategies": ["random", "evolution"], "recipes": "shared",
+ "budget": {"rule": "none"},
+ "evaluation": {"estimator": "tabular", "options": {"file": "$tmp/table.csv"}, "seeds": [0]}}
+EOF
+expect 0 "6 searches, 6 evaluated, 0 failed" -- "$nas" study run --config "$tmp/study.json" --out "$tmp/study"
+expect 0 "evolution vs random" -- "$nas" study report "$tmp/study"
+for f in report.md report.json figures/metric.svg figures/cost.svg figures/trials.svg; do
+  [[ -s "$tmp/study/$f" ]] || fail "study report: $f missing"
+done
+expect 0 "6 searches, 6 evaluated" -- "$nas" study run --resume "$tmp/study"
+[[ $(wc -l <"$tmp/study/study.jsonl") -eq 12 ]] || fail "study resume redid finished tasks"
+expect 2 "not an empty directory" -- "$nas" study run --config "$tmp/study.json" --out "$tmp/study"
+expect 2 "expected --out DIR" -- "$nas" study run --preset study-quick
+expect 2 "not a study directory" -- "$nas" study report "$tmp/t1"
+mkdir -p "$tmp/bad" && echo '{"seeds": "all"}' >"$tmp/bad/study.json"
+expect 2 "study.json: not a study's config" -- "$nas" study report "$tmp/bad"
+expect 2 "do not apply" -- "$nas" study run --resume "$tmp/study" --set seeds=[1]
+expect 2 "unknown option 'study.sedes'" -- "$nas" study run --preset study-quick --set sedes=1 --print-config
+expect 0 '"rule": "passes"' -- "$nas" study run --preset study-quick --print-config
+
 if [[ $failures -gt 0 ]]; then
   echo "$failures CLI check(s) failed"
   exit 1

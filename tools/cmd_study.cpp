@@ -65,7 +65,7 @@ int study_run(const std::vector<std::string>& args) {
       throw ConfigError("nas study run --resume DIR: the study is DIR/study.json; --config, "
                         "--preset, --out and --set do not apply (only --threads, --device)");
     }
-    layers.push_back(experiments::load_study(out));
+    layers.push_back(experiments::load_study(out, registries));
     nlohmann::json how = nlohmann::json::object();
     if (vm.count("threads") != 0) how["search"]["threads"] = vm["threads"].as<int>();
     if (vm.count("device") != 0) how["search"]["device"] = vm["device"].as<std::string>();
