@@ -1,11 +1,11 @@
 #include "core/inference.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "core/stats.h"
 
@@ -96,8 +96,8 @@ Summary summarize(const std::vector<double>& v, double level) {
     return s;
   }
   s.std = std::sqrt(variance_of(v));
-  const double half = student_t_quantile(0.5 + level / 2, static_cast<double>(s.n - 1)) *
-                      s.std / std::sqrt(static_cast<double>(s.n));
+  const double half = student_t_quantile(0.5 + level / 2, static_cast<double>(s.n - 1)) * s.std /
+                      std::sqrt(static_cast<double>(s.n));
   s.ci_low = s.mean - half;
   s.ci_high = s.mean + half;
   s.has_ci = true;
@@ -107,8 +107,8 @@ Summary summarize(const std::vector<double>& v, double level) {
 double incomplete_beta(double a, double b, double x) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                           a * std::log(x) + b * std::log1p(-x);
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   if (x < (a + 1) / (a + b + 2)) return std::exp(log_front) * beta_fraction(a, b, x) / a;
   return 1 - std::exp(log_front) * beta_fraction(b, a, 1 - x) / b;
 }
@@ -134,14 +134,13 @@ double student_t_quantile(double p, double df) {
 
 double normal_sf(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
 
-WelchResult welch_t_test(const std::vector<double>& a, const std::vector<double>& b,
-                         double level) {
+WelchResult welch_t_test(const std::vector<double>& a, const std::vector<double>& b, double level) {
   WelchResult r;
   r.t = r.df = r.p = r.ci_low = r.ci_high = kNaN;
   r.diff = a.empty() || b.empty() ? kNaN : mean_of(a) - mean_of(b);
   if (a.size() < 2 || b.size() < 2) {
-    r.why = fmt::format("Welch's t needs 2 or more values per sample, found {} and {}",
-                        a.size(), b.size());
+    r.why = fmt::format("Welch's t needs 2 or more values per sample, found {} and {}", a.size(),
+                        b.size());
     return r;
   }
   const double va = variance_of(a) / static_cast<double>(a.size());
@@ -152,8 +151,9 @@ WelchResult welch_t_test(const std::vector<double>& a, const std::vector<double>
   }
   const double se = std::sqrt(va + vb);
   r.t = r.diff / se;
-  r.df = (va + vb) * (va + vb) /
-         (va * va / static_cast<double>(a.size() - 1) + vb * vb / static_cast<double>(b.size() - 1));
+  r.df =
+      (va + vb) * (va + vb) /
+      (va * va / static_cast<double>(a.size() - 1) + vb * vb / static_cast<double>(b.size() - 1));
   r.p = std::min(1.0, 2 * student_t_cdf(-std::fabs(r.t), r.df));
   const double half = student_t_quantile(0.5 + level / 2, r.df) * se;
   r.ci_low = r.diff - half;
@@ -166,8 +166,8 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& a, const std::vector
   MannWhitneyResult r;
   r.u = r.p = kNaN;
   if (a.empty() || b.empty()) {
-    r.why = fmt::format("Mann-Whitney U needs values in both samples, found {} and {}",
-                        a.size(), b.size());
+    r.why = fmt::format("Mann-Whitney U needs values in both samples, found {} and {}", a.size(),
+                        b.size());
     return r;
   }
   std::vector<double> pooled(a);
@@ -199,8 +199,8 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& a, const std::vector
     return r;
   }
   const double mu = static_cast<double>(n1 * n2) / 2;
-  const double sigma = std::sqrt(static_cast<double>(n1 * n2) / 12 *
-                                 ((n + 1) - ties / (n * (n - 1))));
+  const double sigma =
+      std::sqrt(static_cast<double>(n1 * n2) / 12 * ((n + 1) - ties / (n * (n - 1))));
   r.p = sigma > 0 ? std::min(1.0, 2 * normal_sf((u_max - mu - 0.5) / sigma)) : 1.0;
   return r;
 }

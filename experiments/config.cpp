@@ -198,19 +198,23 @@ void merge_into(nlohmann::json& base, const nlohmann::json& layer) {
 
 }  // namespace
 
-nlohmann::json resolve_config(const nlohmann::json& defaults,
-                              const std::vector<nlohmann::json>& layers,
-                              const Registries& registries) {
+nlohmann::json merge_layers(const std::vector<nlohmann::json>& layers, const std::string& what) {
   nlohmann::json merged = nlohmann::json::object();
   for (const auto& layer : layers) {
     if (layer.is_null()) continue;
     if (!layer.is_object()) {
-      throw ConfigError(fmt::format("config: expected a JSON object, found {}",
+      throw ConfigError(fmt::format("{}: expected a JSON object, found {}", what,
                                     core::json_type_name(layer)));
     }
     merge_into(merged, layer);
   }
-  auto config = core::resolve_options(defaults, merged, "config");
+  return merged;
+}
+
+nlohmann::json resolve_config(const nlohmann::json& defaults,
+                              const std::vector<nlohmann::json>& layers,
+                              const Registries& registries) {
+  auto config = core::resolve_options(defaults, merge_layers(layers, "config"), "config");
   // Each component is resolved against its registry (unknown keys fail) and
   // created once, so its constructor's range checks run here, before any
   // work, with messages that name the key.

@@ -66,6 +66,11 @@ nlohmann::json parse_value(const std::string& text);
 /// fitness of its REA and RS runs); nothing otherwise.
 nlohmann::json estimator_space_recipe(const std::string& space, const std::string& estimator);
 
+/// Merges config layers in order, objects key by key at every depth (a
+/// later value replaces an earlier one; arrays are replaced whole); null
+/// layers are skipped; `what` names them in the error for a non-object.
+nlohmann::json merge_layers(const std::vector<nlohmann::json>& layers, const std::string& what);
+
 /// Merges `layers` (preset, config file, command-line overrides) over
 /// `defaults`, rejecting unknown keys with their path, then resolves the
 /// component options (space, strategy) against their registries so every

@@ -1,11 +1,11 @@
 #include "experiments/plot.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
-
-#include <fmt/format.h>
 
 namespace nas::experiments {
 
@@ -20,11 +20,20 @@ std::string escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -94,8 +103,8 @@ struct Frame {
   double px(double x) const { return kLeft + (x - x0) / (x1 - x0) * w; }
   double py(double y) const { return kTop + h - (y - y0) / (y1 - y0) * h; }
 
-  std::string open(const std::string& title, const std::string& x_label,
-                   const std::string& y_label, bool x_ticks = true) const {
+  std::string open(const std::string& title, const std::string& x_label, const std::string& y_label,
+                   bool x_ticks = true) const {
     std::string svg = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
         "font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -119,22 +128,22 @@ struct Frame {
     }
     svg += fmt::format(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n"
-        "<text x=\"16\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {})\">{}</text>\n",
-        kLeft + w / 2, kHeight - 14, escape(x_label), kTop + h / 2, kTop + h / 2,
-        escape(y_label));
+        "<text x=\"16\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+        "{})\">{}</text>\n",
+        kLeft + w / 2, kHeight - 14, escape(x_label), kTop + h / 2, kTop + h / 2, escape(y_label));
     return svg;
   }
 
   /// A legend entry at row `row` right of the plot.
-  std::string legend(size_t row, const std::string& name, const char* colour,
-                     bool dashed = false, bool line = false) const {
+  std::string legend(size_t row, const std::string& name, const char* colour, bool dashed = false,
+                     bool line = false) const {
     const double y = kTop + 10 + 18 * static_cast<double>(row);
     const double x = kLeft + w + 20;
     const auto mark =
-        line ? fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
-                           "stroke=\"{}\" stroke-width=\"2\"{}/>",
-                           x - 6, y, x + 6, y, colour,
-                           dashed ? " stroke-dasharray=\"4 3\"" : "")
+        line ? fmt::format(
+                   "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" "
+                   "stroke=\"{}\" stroke-width=\"2\"{}/>",
+                   x - 6, y, x + 6, y, colour, dashed ? " stroke-dasharray=\"4 3\"" : "")
              : fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"/>", x, y,
                            colour);
     return fmt::format("{}<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", mark, x + 10, y + 4,
@@ -163,7 +172,8 @@ std::string scatter_svg(const std::vector<ScatterPoint>& all, const std::string&
     for (const auto& [x, y] : line) path += fmt::format("{:.1f},{:.1f} ", f.px(x), f.py(y));
     svg += fmt::format(
         "<polyline points=\"{}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.5\" "
-        "stroke-dasharray=\"5 3\"/>\n", path);
+        "stroke-dasharray=\"5 3\"/>\n",
+        path);
   }
   std::map<std::string, size_t> groups;
   for (const auto& p : points) groups.emplace(p.group, groups.size());
@@ -236,10 +246,13 @@ std::string lines_svg(const std::vector<Series>& series, const std::string& titl
     const size_t n = std::min(s.x.size(), s.y.size());
     if (s.low.size() == n && s.high.size() == n && n >= 2) {
       std::string band;
-      for (size_t k = 0; k < n; ++k) band += fmt::format("{:.1f},{:.1f} ", f.px(s.x[k]), f.py(s.high[k]));
-      for (size_t k = n; k-- > 0;) band += fmt::format("{:.1f},{:.1f} ", f.px(s.x[k]), f.py(s.low[k]));
-      svg += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.15\" stroke=\"none\"/>\n",
-                         band, colour);
+      for (size_t k = 0; k < n; ++k)
+        band += fmt::format("{:.1f},{:.1f} ", f.px(s.x[k]), f.py(s.high[k]));
+      for (size_t k = n; k-- > 0;)
+        band += fmt::format("{:.1f},{:.1f} ", f.px(s.x[k]), f.py(s.low[k]));
+      svg += fmt::format(
+          "<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.15\" stroke=\"none\"/>\n", band,
+          colour);
     }
     std::string path;
     for (size_t k = 0; k < n; ++k) {
@@ -247,8 +260,9 @@ std::string lines_svg(const std::vector<Series>& series, const std::string& titl
         path += fmt::format("{:.1f},{:.1f} ", f.px(s.x[k]), f.py(s.y[k]));
       }
     }
-    svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-                       path, colour, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
+    svg +=
+        fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
+                    path, colour, s.dashed ? " stroke-dasharray=\"6 4\"" : "");
     if (n == 1) {
       svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
                          f.px(s.x[0]), f.py(s.y[0]), colour);

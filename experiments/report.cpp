@@ -1,5 +1,7 @@
 #include "experiments/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -7,8 +9,6 @@
 #include <limits>
 #include <map>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/inference.h"
@@ -54,9 +54,7 @@ struct Group {
   }
 };
 
-double number(const nlohmann::json& j) {
-  return j.is_number() ? j.get<double>() : kNaN;
-}
+double number(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : kNaN; }
 
 std::vector<nlohmann::json> read_lines(const std::string& path) {
   std::vector<nlohmann::json> lines;
@@ -112,8 +110,8 @@ RunRecord read_run(const StudyRun& run, bool evaluates, const Registries& regist
   r.peak_rss = number(r.result["peak_rss_mib"]);
   r.passes = number(r.result["passes"]);
   r.latency = number(value_at(r.result, "costs.latency_ms"));
-  const auto space = registries.spaces.create(run.config["space"]["name"],
-                                              run.config["space"]["options"]);
+  const auto space =
+      registries.spaces.create(run.config["space"]["name"], run.config["space"]["options"]);
   r.param_free = param_free_fraction(*space, r.result["arch"].get<std::string>());
   if (evaluates) {
     if (!fs::exists(run.dir + "/evaluation.json")) {
@@ -140,8 +138,12 @@ RunRecord read_run(const StudyRun& run, bool evaluates, const Registries& regist
 
 nlohmann::json summary_json(const core::Summary& s) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-  return {{"n", s.n},           {"mean", num(s.mean)}, {"std", num(s.std)},
-          {"median", num(s.median)}, {"min", num(s.min)}, {"max", num(s.max)},
+  return {{"n", s.n},
+          {"mean", num(s.mean)},
+          {"std", num(s.std)},
+          {"median", num(s.median)},
+          {"min", num(s.min)},
+          {"max", num(s.max)},
           {"ci95", s.has_ci ? nlohmann::json{s.ci_low, s.ci_high} : nlohmann::json()}};
 }
 
@@ -173,26 +175,32 @@ std::string metric_source(const nlohmann::json& study, const std::string& metric
   if (e["options"].contains("split")) {
     detail += fmt::format(", split {}", e["options"]["split"].get<std::string>());
   }
-  return fmt::format("`{}` of each found architecture by the `{}` estimator{}, mean over "
-                     "evaluation seeds {}",
-                     metric, name, detail, e["seeds"].dump());
+  return fmt::format(
+      "`{}` of each found architecture by the `{}` estimator{}, mean over "
+      "evaluation seeds {}",
+      metric, name, detail, e["seeds"].dump());
 }
 
 std::string budget_text(const nlohmann::json& budget) {
   const auto rule = budget["rule"].get<std::string>();
   if (rule == "epochs") {
-    return fmt::format("equal epochs: {} (one-shot: supernet epochs; trial strategies: training "
-                       "epochs of all their estimates together)", budget["epochs"].dump());
+    return fmt::format(
+        "equal epochs: {} (one-shot: supernet epochs; trial strategies: training "
+        "epochs of all their estimates together)",
+        budget["epochs"].dump());
   }
   if (rule == "seconds") {
-    return fmt::format("equal search seconds: {} (one-shot runs stop at the first epoch end past "
-                       "them; trial runs count estimator seconds)", budget["seconds"].dump());
+    return fmt::format(
+        "equal search seconds: {} (one-shot runs stop at the first epoch end past "
+        "them; trial runs count estimator seconds)",
+        budget["seconds"].dump());
   }
   if (rule == "passes") {
-    return fmt::format("equal forward+backward passes: {} batch passes per run (one-shot: epochs "
-                       "= passes / (passes per step × steps per epoch), rounded, so single-path "
-                       "strategies get more steps; the passes actually made are in the table)",
-                       budget["passes"].dump());
+    return fmt::format(
+        "equal forward+backward passes: {} batch passes per run (one-shot: epochs "
+        "= passes / (passes per step × steps per epoch), rounded, so single-path "
+        "strategies get more steps; the passes actually made are in the table)",
+        budget["passes"].dump());
   }
   return "none: each run's own epochs and budget";
 }
@@ -298,15 +306,17 @@ Figures write_figures(const std::vector<Group>& groups, const std::string& dir,
     if (g.trial) {
       Group best = g;
       for (auto& r : best.runs) r.log = best_so_far(r.log);
-      auto s = curve(best, [](const nlohmann::json& l) { return number(l["best"]); }, g.label,
-                     false, colour);
+      auto s = curve(
+          best, [](const nlohmann::json& l) { return number(l["best"]); }, g.label, false, colour);
       if (!s.x.empty()) trials.push_back(s);
       continue;
     }
-    auto train = curve(g, [](const nlohmann::json& l) { return number(l["train_acc"]); },
-                       g.label + " train", false, colour);
-    auto val = curve(g, [](const nlohmann::json& l) { return number(l["val_acc"]); },
-                     g.label + " val", true, colour);
+    auto train = curve(
+        g, [](const nlohmann::json& l) { return number(l["train_acc"]); }, g.label + " train",
+        false, colour);
+    auto val = curve(
+        g, [](const nlohmann::json& l) { return number(l["val_acc"]); }, g.label + " val", true,
+        colour);
     if (!train.x.empty()) curves.push_back(train);
     if (!val.x.empty()) curves.push_back(val);
     auto top = curve(g, top_probability, g.label, false, colour);
@@ -362,7 +372,8 @@ nlohmann::json reproduce_info(const std::vector<Group>& groups, const std::strin
       const auto env = core::read_json_file(path);
       return {{"command_line", env.value("command_line", "")},
               {"rerun", fmt::format("nas study run --config {0}/study.json --out NEW_DIR && "
-                                    "nas study report NEW_DIR", dir)},
+                                    "nas study report NEW_DIR",
+                                    dir)},
               {"environment", env}};
     }
   }
@@ -412,7 +423,9 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
                            {"comparisons", nlohmann::json::array()},
                            {"problems", nlohmann::json::array()}};
   for (const auto& g : groups) {
-    nlohmann::json j = {{"label", g.label}, {"strategy", g.name}, {"recipe", g.recipe},
+    nlohmann::json j = {{"label", g.label},
+                        {"strategy", g.name},
+                        {"recipe", g.recipe},
                         {"kind", g.trial ? "trial" : "one-shot"}};
     j["metric"] = summary_json(core::summarize(g.values(&RunRecord::metric)));
     j["search_seconds"] = summary_json(core::summarize(g.values(&RunRecord::search_seconds)));
@@ -423,15 +436,18 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
     for (const auto& r : g.runs) {
       nlohmann::json run = {{"seed", r.run.seed}, {"status", r.status}, {"dir", r.run.dir}};
       if (r.status == "finished") {
-        run.update({{"metric", r.metric}, {"search_seconds", r.search_seconds},
-                    {"peak_rss_mib", r.peak_rss}, {"passes", r.passes},
-                    {"param_free_fraction", r.param_free}, {"arch", r.result["arch"]}});
+        run.update({{"metric", r.metric},
+                    {"search_seconds", r.search_seconds},
+                    {"peak_rss_mib", r.peak_rss},
+                    {"passes", r.passes},
+                    {"param_free_fraction", r.param_free},
+                    {"arch", r.result["arch"]}});
         if (std::isfinite(r.latency)) run["latency_ms"] = r.latency;
       } else {
         run["message"] = r.message;
-        report["problems"].push_back(fmt::format(
-            "{} seed {}: {}{} ({})", g.label, r.run.seed, r.status,
-            r.message.empty() ? "" : ": " + r.message, r.run.dir));
+        report["problems"].push_back(
+            fmt::format("{} seed {}: {}{} ({})", g.label, r.run.seed, r.status,
+                        r.message.empty() ? "" : ": " + r.message, r.run.dir));
       }
       j["runs"].push_back(run);
     }
@@ -450,8 +466,8 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
   for (const auto& g : groups) {
     if (&g == baseline) continue;
     others.push_back(&g);
-    welch.push_back(core::welch_t_test(g.values(&RunRecord::metric),
-                                       baseline->values(&RunRecord::metric)));
+    welch.push_back(
+        core::welch_t_test(g.values(&RunRecord::metric), baseline->values(&RunRecord::metric)));
     ps.push_back(welch.back().p);
   }
   const auto holm = core::holm_adjust(ps);
@@ -461,11 +477,17 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
                                          baseline->values(&RunRecord::metric));
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
     report["comparisons"].push_back(
-        {{"label", others[i]->label}, {"baseline", baseline->label}, {"difference", num(w.diff)},
+        {{"label", others[i]->label},
+         {"baseline", baseline->label},
+         {"difference", num(w.diff)},
          {"ci95", w.valid ? nlohmann::json{w.ci_low, w.ci_high} : nlohmann::json()},
-         {"welch_t", num(w.t)}, {"welch_df", num(w.df)}, {"welch_p", num(w.p)},
-         {"holm_p", num(holm[i])}, {"mann_whitney_u", num(mw.u)},
-         {"mann_whitney_p", num(mw.p)}, {"mann_whitney_exact", mw.exact},
+         {"welch_t", num(w.t)},
+         {"welch_df", num(w.df)},
+         {"welch_p", num(w.p)},
+         {"holm_p", num(holm[i])},
+         {"mann_whitney_u", num(mw.u)},
+         {"mann_whitney_p", num(mw.p)},
+         {"mann_whitney_exact", mw.exact},
          {"verdict", verdict(w, holm[i], others[i]->label, baseline->label)}});
   }
   const auto figures = write_figures(groups, dir, metric, latency);
@@ -483,14 +505,16 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
                         ? "each strategy's published `<space>-<strategy>` preset where one "
                           "exists, under the study's shared settings (column *recipe*)"
                         : "one shared recipe (the study's settings) for every strategy");
-  md += "- **Statistics**: mean ± sample standard deviation over seeds; 95% confidence "
-        "interval of the mean from Student's t (none for n = 1); differences against the "
-        "baseline by Welch's t-test, p-values Holm-adjusted across strategies, with the "
-        "Mann–Whitney U test (exact without ties) beside it.\n\n";
+  md +=
+      "- **Statistics**: mean ± sample standard deviation over seeds; 95% confidence "
+      "interval of the mean from Student's t (none for n = 1); differences against the "
+      "baseline by Welch's t-test, p-values Holm-adjusted across strategies, with the "
+      "Mann–Whitney U test (exact without ties) beside it.\n\n";
   md += "## Results per strategy\n\n";
-  md += fmt::format("| strategy | kind | recipe | n | {} (mean ± std) | 95% CI | median | min – "
-                    "max | search s | peak RSS MiB | passes | param-free ops |{}\n",
-                    metric, latency ? " latency ms |" : "");
+  md += fmt::format(
+      "| strategy | kind | recipe | n | {} (mean ± std) | 95% CI | median | min – "
+      "max | search s | peak RSS MiB | passes | param-free ops |{}\n",
+      metric, latency ? " latency ms |" : "");
   md += fmt::format("|---|---|---|---|---|---|---|---|---|---|---|---|{}\n", latency ? "---|" : "");
   for (const auto& g : groups) {
     const auto m = core::summarize(g.values(&RunRecord::metric));
@@ -506,13 +530,16 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
         latency ? fmt::format(" {} |", mean_std(core::summarize(g.values(&RunRecord::latency)), 3))
                 : "");
   }
-  md += "\n*param-free ops*: the fraction of the answer's edges that are `none`, skip or "
-        "pooling (a cell of them is DARTS's known collapse).\n\n";
+  md +=
+      "\n*param-free ops*: the fraction of the answer's edges that are `none`, skip or "
+      "pooling (a cell of them is DARTS's known collapse).\n\n";
   md += fmt::format("## Compared with {}\n\n", baseline->label);
-  if (others.empty()) md += "Only one strategy: nothing to compare.\n\n";
+  if (others.empty())
+    md += "Only one strategy: nothing to compare.\n\n";
   else {
-    md += "| strategy | difference of means | 95% CI (Welch) | Welch t (df) | p | Holm p | "
-          "Mann–Whitney U | p (U) | verdict |\n|---|---|---|---|---|---|---|---|---|\n";
+    md +=
+        "| strategy | difference of means | 95% CI (Welch) | Welch t (df) | p | Holm p | "
+        "Mann–Whitney U | p (U) | verdict |\n|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& c : report["comparisons"]) {
       const bool ok = c["ci95"].is_array();
       md += fmt::format(
@@ -521,11 +548,12 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
           ok ? fmt::format("[{:+.4f}, {:+.4f}]", c["ci95"][0].get<double>(),
                            c["ci95"][1].get<double>())
              : "–",
-          c["welch_t"].is_number()
-              ? fmt::format("{:.2f} ({:.1f})", c["welch_t"].get<double>(), c["welch_df"].get<double>())
-              : "–",
+          c["welch_t"].is_number() ? fmt::format("{:.2f} ({:.1f})", c["welch_t"].get<double>(),
+                                                 c["welch_df"].get<double>())
+                                   : "–",
           fmt_p(number(c["welch_p"])), fmt_p(number(c["holm_p"])),
-          c["mann_whitney_u"].is_number() ? fmt::format("{:g}", c["mann_whitney_u"].get<double>()) : "–",
+          c["mann_whitney_u"].is_number() ? fmt::format("{:g}", c["mann_whitney_u"].get<double>())
+                                          : "–",
           fmt_p(number(c["mann_whitney_p"])), c["mann_whitney_exact"].get<bool>() ? " (exact)" : "",
           c["verdict"].get<std::string>());
     }
@@ -549,17 +577,18 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
   const auto& rep = report["reproduce"];
   if (rep.contains("environment")) {
     const auto& env = rep["environment"];
-    md += fmt::format("- Command: `{}`\n- Rerun from scratch: `{}`\n- naskit {} (commit {}), "
-                      "LibTorch {}\n- Machine: {} ({}), {} threads, device {}\n",
-                      rep["command_line"].get<std::string>(), rep["rerun"].get<std::string>(),
-                      env.value("toolkit_version", "?"), env.value("git_commit", "?"),
-                      env.value("libtorch_version", "?"), env.value("cpu_model", "?"),
-                      env.value("hostname", "?"), env.value("threads", 0),
-                      env.value("device", "?"));
+    md += fmt::format(
+        "- Command: `{}`\n- Rerun from scratch: `{}`\n- naskit {} (commit {}), "
+        "LibTorch {}\n- Machine: {} ({}), {} threads, device {}\n",
+        rep["command_line"].get<std::string>(), rep["rerun"].get<std::string>(),
+        env.value("toolkit_version", "?"), env.value("git_commit", "?"),
+        env.value("libtorch_version", "?"), env.value("cpu_model", "?"), env.value("hostname", "?"),
+        env.value("threads", 0), env.value("device", "?"));
   }
-  md += fmt::format("- Seeds: {}; evaluation seeds: {}\n- Every run's config is its "
-                    "`config.json`; the study's is `study.json`.\n",
-                    study["seeds"].dump(), study["evaluation"]["seeds"].dump());
+  md += fmt::format(
+      "- Seeds: {}; evaluation seeds: {}\n- Every run's config is its "
+      "`config.json`; the study's is `study.json`.\n",
+      study["seeds"].dump(), study["evaluation"]["seeds"].dump());
   core::write_text_file(dir + "/report.md", md);
   return report;
 }

@@ -1,13 +1,13 @@
 #include "experiments/study.h"
 
+#include <fmt/format.h>
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
-#include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -43,7 +43,8 @@ std::vector<int64_t> checked_seeds(const nlohmann::json& j, const std::string& k
     }
     seeds.push_back(s.get<int64_t>());
   }
-  if (seeds.empty()) throw ConfigError(fmt::format("{}: expected at least one seed, found none", key));
+  if (seeds.empty())
+    throw ConfigError(fmt::format("{}: expected at least one seed, found none", key));
   if (std::set<int64_t>(seeds.begin(), seeds.end()).size() != seeds.size()) {
     throw ConfigError(fmt::format("{}: expected distinct seeds, found {}", key, j.dump()));
   }
@@ -51,9 +52,13 @@ std::vector<int64_t> checked_seeds(const nlohmann::json& j, const std::string& k
 }
 
 void check_label(const std::string& label) {
-  const bool ok = !label.empty() && std::all_of(label.begin(), label.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-  }) && label != "." && label != "..";
+  const bool ok = !label.empty() &&
+                  std::all_of(label.begin(), label.end(),
+                              [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                                       c == '-' || c == '.';
+                              }) &&
+                  label != "." && label != "..";
   if (!ok) {
     throw ConfigError(fmt::format(
         "strategies: label '{}' is not a directory name; expected letters, digits, '_', '-', '.'",
@@ -64,8 +69,10 @@ void check_label(const std::string& label) {
 /// The strategy entries with their defaults, labels and unique labels checked.
 nlohmann::json resolve_strategies(const nlohmann::json& given, const Registries& registries) {
   if (!given.is_array() || given.empty()) {
-    throw ConfigError(fmt::format("strategies: expected a non-empty list of {{\"name\": ...}}, "
-                                  "found {}", core::printable(given.dump(), 60)));
+    throw ConfigError(
+        fmt::format("strategies: expected a non-empty list of {{\"name\": ...}}, "
+                    "found {}",
+                    core::printable(given.dump(), 60)));
   }
   nlohmann::json out = nlohmann::json::array();
   std::set<std::string> labels;
@@ -92,8 +99,8 @@ nlohmann::json resolve_strategies(const nlohmann::json& given, const Registries&
 void check_rule(const nlohmann::json& budget) {
   const auto rule = core::option<std::string>(budget, "rule");
   if (std::find(std::begin(kRules), std::end(kRules), rule) == std::end(kRules)) {
-    throw ConfigError(fmt::format("budget.rule: expected one of {}, found '{}'",
-                                  fmt::join(kRules, ", "), rule));
+    throw ConfigError(
+        fmt::format("budget.rule: expected one of {}, found '{}'", fmt::join(kRules, ", "), rule));
   }
   if (rule == "none") return;
   const auto amount = core::option<double>(budget, rule);
@@ -112,8 +119,10 @@ nlohmann::json resolve_evaluation(nlohmann::json e, const std::string& space,
   const auto name = core::option<std::string>(e, "estimator");
   if (name == "none") return e;
   if (!registries.estimators.contains(name)) {
-    throw ConfigError(fmt::format("evaluation.estimator: unknown estimator '{}'; valid names: "
-                                  "none, {}", name, fmt::join(registries.estimators.names(), ", ")));
+    throw ConfigError(
+        fmt::format("evaluation.estimator: unknown estimator '{}'; valid names: "
+                    "none, {}",
+                    name, fmt::join(registries.estimators.names(), ", ")));
   }
   auto options = estimator_space_recipe(space, name);
   if (name == "scratch") options["split"] = "final";
@@ -208,22 +217,14 @@ nlohmann::json budget_layer(const nlohmann::json& budget, bool trial_strategy) {
 
 nlohmann::json resolve_study(const std::vector<nlohmann::json>& layers,
                              const Registries& registries) {
-  nlohmann::json merged = nlohmann::json::object();
-  for (const auto& layer : layers) {
-    if (layer.is_null()) continue;
-    if (!layer.is_object()) {
-      throw ConfigError(fmt::format("study config: expected a JSON object, found {}",
-                                    core::json_type_name(layer)));
-    }
-    for (auto it = layer.begin(); it != layer.end(); ++it) merged[it.key()] = *it;
-  }
-  auto study = core::resolve_options(study_defaults(), merged, "study");
+  auto study =
+      core::resolve_options(study_defaults(), merge_layers(layers, "study config"), "study");
   checked_seeds(study["seeds"], "seeds");
   study["strategies"] = resolve_strategies(study["strategies"], registries);
   const auto recipes = core::option<std::string>(study, "recipes");
   if (recipes != "published" && recipes != "shared") {
-    throw ConfigError(fmt::format("recipes: expected \"published\" or \"shared\", found \"{}\"",
-                                  recipes));
+    throw ConfigError(
+        fmt::format("recipes: expected \"published\" or \"shared\", found \"{}\"", recipes));
   }
   check_rule(study["budget"]);
   study["evaluation"] = resolve_evaluation(study["evaluation"], study_space(study), registries);
@@ -265,9 +266,10 @@ std::vector<StudyRun> plan_study(const nlohmann::json& study, const std::string&
 nlohmann::json load_study(const std::string& dir, const Registries& registries) {
   const auto path = dir + "/study.json";
   if (!fs::exists(path)) {
-    throw ConfigError(fmt::format("{} is not a study directory: expected {}, found none "
-                                  "(start one with `nas study run --config FILE --out {}`)",
-                                  dir, path, dir));
+    throw ConfigError(
+        fmt::format("{} is not a study directory: expected {}, found none "
+                    "(start one with `nas study run --config FILE --out {}`)",
+                    dir, path, dir));
   }
   try {
     return resolve_study({core::read_json_file(path)}, registries);
@@ -324,17 +326,21 @@ bool study_search(const StudyRun& r, const std::string& out, StudyProgress& prog
     return false;
   } catch (const std::exception& e) {
     record_failure(r.dir, "search", e.what());
-    core::append_json_line(out + "/study.jsonl",
-                           {{"task", "search"}, {"label", r.label}, {"seed", r.seed},
-                            {"ok", false}, {"message", e.what()}});
+    core::append_json_line(out + "/study.jsonl", {{"task", "search"},
+                                                  {"label", r.label},
+                                                  {"seed", r.seed},
+                                                  {"ok", false},
+                                                  {"message", e.what()}});
     ++outcome.failed;
     progress.report(fmt::format("{} FAILED: {}", what, e.what()));
     return true;
   }
   fs::remove(r.dir + "/error.json");
   const auto seconds = estimators::seconds_since(start);
-  core::append_json_line(out + "/study.jsonl", {{"task", "search"}, {"label", r.label},
-                                                {"seed", r.seed}, {"ok", true},
+  core::append_json_line(out + "/study.jsonl", {{"task", "search"},
+                                                {"label", r.label},
+                                                {"seed", r.seed},
+                                                {"ok", true},
                                                 {"seconds", seconds}});
   ++outcome.searches;
   progress.report(fmt::format("{} ({:.0f} s)", what, seconds));
@@ -401,13 +407,16 @@ bool study_evaluate(const StudyRun& r, const nlohmann::json& study, Evaluator& e
     record["results"].push_back(j);
     record["metric"] = e.metric;
     core::write_json_file(path, record);
-    core::append_json_line(out + "/study.jsonl",
-                           {{"task", "evaluation"}, {"label", r.label}, {"seed", r.seed},
-                            {"eval_seed", seed}, {"ok", e.ok}, {"seconds", e.seconds}});
+    core::append_json_line(out + "/study.jsonl", {{"task", "evaluation"},
+                                                  {"label", r.label},
+                                                  {"seed", r.seed},
+                                                  {"eval_seed", seed},
+                                                  {"ok", e.ok},
+                                                  {"seconds", e.seconds}});
     if (!e.ok) ++outcome.failed;
-    progress.report(fmt::format("evaluate {} seed {} (eval seed {}): {}", r.label, r.seed, seed,
-                                e.ok ? fmt::format("{} {:.4f}", e.metric, e.value)
-                                     : "FAILED: " + e.message));
+    progress.report(
+        fmt::format("evaluate {} seed {} (eval seed {}): {}", r.label, r.seed, seed,
+                    e.ok ? fmt::format("{} {:.4f}", e.metric, e.value) : "FAILED: " + e.message));
   }
   ++outcome.evaluations;
   return true;
@@ -444,8 +453,10 @@ StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool
              study["budget"]["rule"].get<std::string>(),
              evaluation["estimator"].get<std::string>());
   auto stopped = [&] {
-    core::info("study interrupted; every finished run is kept. Continue with "
-               "`nas study run --resume {}`", out);
+    core::info(
+        "study interrupted; every finished run is kept. Continue with "
+        "`nas study run --resume {}`",
+        out);
     outcome.interrupted = true;
     return outcome;
   };
@@ -469,8 +480,7 @@ StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool
       progress.done += static_cast<int64_t>(evaluation["seeds"].size());
       continue;
     }
-    if (core::interrupted() ||
-        !study_evaluate(r, study, ev, out, progress, outcome, registries)) {
+    if (core::interrupted() || !study_evaluate(r, study, ev, out, progress, outcome, registries)) {
       return stopped();
     }
   }

@@ -37,7 +37,9 @@ class Darts : public OneShotStrategy {
   /// First order: the alpha step's pass and the weight step's; second
   /// order: the virtual step, the unrolled validation pass, two Hessian
   /// passes, the weight step.
-  double passes_per_step(const search_space::SearchSpace&) const override { return order_ == 1 ? 2 : 5; }
+  double passes_per_step(const search_space::SearchSpace&) const override {
+    return order_ == 1 ? 2 : 5;
+  }
 
   /// The alpha gradient of the configured order, without stepping (for
   /// tests and gradient checks). Fills val stats.

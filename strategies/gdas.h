@@ -31,7 +31,8 @@ class Gdas : public OneShotStrategy {
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
   StepStats step(const Batch& train, const Batch& val) override;
-  double passes_per_step(const search_space::SearchSpace&) const override { return 2; }  ///< weight step, alpha step
+  /// The weight step's pass and the alpha step's.
+  double passes_per_step(const search_space::SearchSpace&) const override { return 2; }
   nlohmann::json state() const override;
   search_space::PathSpec eval_path() const override;
 

@@ -65,17 +65,11 @@ int study_run(const std::vector<std::string>& args) {
       throw ConfigError("nas study run --resume DIR: the study is DIR/study.json; --config, "
                         "--preset, --out and --set do not apply (only --threads, --device)");
     }
-    layers.push_back(experiments::load_study(out, registries));
+    // Only how to compute may change (the runs' fingerprints ignore it).
     nlohmann::json how = nlohmann::json::object();
     if (vm.count("threads") != 0) how["search"]["threads"] = vm["threads"].as<int>();
     if (vm.count("device") != 0) how["search"]["device"] = vm["device"].as<std::string>();
-    if (!how.empty()) {
-      auto merged = layers.front();
-      for (auto it = how["search"].begin(); it != how["search"].end(); ++it) {
-        merged["search"][it.key()] = *it;
-      }
-      layers = {merged};
-    }
+    layers = {experiments::load_study(out, registries), how};
   } else {
     if (vm.count("config") + vm.count("preset") == 0) {
       throw ConfigError("nas study run: expected --preset NAME or --config FILE "

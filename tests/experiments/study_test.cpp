@@ -2,6 +2,8 @@
 // numbers are the run directories' numbers, a killed study resumes without
 // redoing finished runs, and failed or missing runs are named in the report.
 
+#include "experiments/study.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,6 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "experiments/report.h"
-#include "experiments/study.h"
 #include "tests/experiments/helpers.h"
 
 namespace nas::experiments {
@@ -161,8 +162,9 @@ TEST(Study, TheReportNamesFailedAndMissingRunsAndReportsTheRest) {
   run_study(study, dir.str(), false, reg);
   namespace fs = std::filesystem;
   fs::remove_all(dir.str() + "/runs/darts/seed1");  // missing
-  core::write_json_file(dir.str() + "/runs/darts/seed2/error.json",
-                        {{"stage", "search"}, {"message", "epoch 1, step 3: the training loss is nan"}});
+  core::write_json_file(
+      dir.str() + "/runs/darts/seed2/error.json",
+      {{"stage", "search"}, {"message", "epoch 1, step 3: the training loss is nan"}});
   const auto report = study_report(dir.str(), reg);
   ASSERT_EQ(report["problems"].size(), 2u) << report["problems"].dump();
   EXPECT_NE(report["problems"][0].get<std::string>().find("darts seed 1: missing"),
@@ -193,10 +195,13 @@ TEST(Study, ConfigMistakesFailBeforeAnyRunWithTheKey) {
             std::string::npos);
   EXPECT_NE(error([](auto& c) { c["strategies"] = {"dartz"}; }).find("unknown strategy 'dartz'"),
             std::string::npos);
-  EXPECT_NE(error([](auto& c) { c["strategies"] = {"darts", "darts"}; }).find("used twice"),
+  EXPECT_NE(error([](auto& c) {
+              c["strategies"] = {"darts", "darts"};
+            }).find("used twice"),
             std::string::npos);
-  EXPECT_NE(error([](auto& c) { c["strategies"] = {{{"name", "darts"}, {"label", "a/b"}}}; })
-                .find("not a directory name"),
+  EXPECT_NE(error([](auto& c) {
+              c["strategies"] = {{{"name", "darts"}, {"label", "a/b"}}};
+            }).find("not a directory name"),
             std::string::npos);
   EXPECT_NE(error([](auto& c) { c["budget"]["rule"] = "flops"; }).find("budget.rule"),
             std::string::npos);
@@ -204,9 +209,9 @@ TEST(Study, ConfigMistakesFailBeforeAnyRunWithTheKey) {
             std::string::npos);
   EXPECT_NE(error([](auto& c) { c["baseline"] = "evolution"; }).find("baseline"),
             std::string::npos);
-  EXPECT_NE(error([](auto& c) { c["evaluation"]["estimator"] = "oracle"; })
-                .find("evaluation.estimator"),
-            std::string::npos);
+  EXPECT_NE(
+      error([](auto& c) { c["evaluation"]["estimator"] = "oracle"; }).find("evaluation.estimator"),
+      std::string::npos);
   // A strategy's own option is checked by its registry, named with the entry.
   EXPECT_NE(error([](auto& c) {
               c["strategies"] = {{{"name", "darts"}, {"options", {{"order", 3}}}}};
@@ -215,7 +220,8 @@ TEST(Study, ConfigMistakesFailBeforeAnyRunWithTheKey) {
 }
 
 TEST(Study, BudgetRulesBecomeRunSettings) {
-  const nlohmann::json epochs = {{"rule", "epochs"}, {"epochs", 7}, {"seconds", 0.0}, {"passes", 0}};
+  const nlohmann::json epochs = {
+      {"rule", "epochs"}, {"epochs", 7}, {"seconds", 0.0}, {"passes", 0}};
   EXPECT_EQ(budget_layer(epochs, false), (nlohmann::json{{"epochs", 7}}));
   EXPECT_EQ(budget_layer(epochs, true),
             (nlohmann::json{{"budget", {{"epochs", 7}, {"trials", 0}}}}));
