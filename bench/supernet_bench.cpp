@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "data/source.h"
 #include "search_space/darts_space.h"
+#include "search_space/depthwise.h"
 #include "strategies/darts.h"
 
 namespace {
@@ -37,6 +38,12 @@ void BM_SupernetForwardBackward(benchmark::State& state) {
   const auto x = torch::randn({32, 1, 28, 28});
   const auto y = torch::randint(10, {32});
   const auto alpha = torch::softmax(torch::randn({28, 8}), 1);
+  // NAS_PROFILE=trace.json: LibTorch's op-level trace of the timed passes
+  // (chrome://tracing format; bench/profile_summary.py sums it per op).
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (const char* file = std::getenv("NAS_PROFILE")) {
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(file);
+  }
   for (auto _ : state) {
     const auto path = weighted ? PathSpec::weighted_all(alpha)
                                : space.path_of(space.sample(rng, false));
@@ -78,6 +85,38 @@ void BM_DartsStep(benchmark::State& state) {
   state.SetLabel(state.range(0) == 1 ? "first order" : "second order");
 }
 BENCHMARK(BM_DartsStep)->ArgName("order")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One depthwise conv forward+backward at the DARTS search sizes: naskit's
+// kernel vs ATen's convolution (oneDNN), batch 32.
+void BM_DepthwiseConv(benchmark::State& state) {
+  torch::set_num_threads(2);
+  const int64_t c = state.range(0), hw = 224 / c, k = state.range(1), d = state.range(2);
+  const bool own = state.range(3) == 1;
+  const nas::search_space::DepthwiseGeometry g{k, 1, d * (k - 1) / 2, d};
+  const auto x = torch::randn({32, c, hw, hw});
+  const auto w = torch::randn({c, 1, k, k});
+  const auto grad = torch::randn({32, c, hw, hw});
+  const bool fwd = state.range(4) == 0;
+  const auto r = torch::relu(x);
+  for (auto _ : state) {
+    if (own) {
+      if (fwd) benchmark::DoNotOptimize(nas::search_space::depthwise_conv(x, w, g, true));
+      else benchmark::DoNotOptimize(nas::search_space::depthwise_conv_backward(grad, x, w, g, true,
+                                                                          state.range(4) != 3, state.range(4) != 2));
+    } else {
+      if (fwd) benchmark::DoNotOptimize(torch::conv2d(torch::relu(x), w, {}, 1, g.padding, d, c));
+      else benchmark::DoNotOptimize(at::convolution_backward(grad, r, w, c10::nullopt, {1, 1},
+                                                        {g.padding, g.padding}, {d, d}, false,
+                                                        {0, 0}, c, {true, true, false}));
+    }
+  }
+  state.SetLabel(own ? "naskit kernel" : "ATen/oneDNN");
+}
+BENCHMARK(BM_DepthwiseConv)
+    ->ArgNames({"C", "k", "dil", "own", "bwd"})
+    ->ArgsProduct({{8, 16, 32}, {3, 5}, {1, 2}, {0, 1}, {0, 1, 2, 3}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_LoaderBatch(benchmark::State& state) {
   auto options = nas::data::default_data_options();

@@ -78,11 +78,12 @@ torch::Tensor DartsSearchCellImpl::forward(const torch::Tensor& s0,
                                            const PathSpec& path, int64_t row0) {
   std::vector<torch::Tensor> states{pre0_->forward(s0), pre1_->forward(s1)};
   const auto shape = op_output_shape(states[1], c_, reduction_ ? 2 : 1);
+  SharedResults shared;
   int64_t e = 0;
   for (int64_t i = 0; i < steps_; ++i) {
     std::vector<torch::Tensor> parts;
     for (int64_t j = 0; j < 2 + i; ++j, ++e) {
-      parts.push_back(edges_[e]->forward(states[j], path.edges[row0 + e]));
+      parts.push_back(edges_[e]->forward(states[j], path.edges[row0 + e], &shared));
     }
     states.push_back(sum_or_zeros(parts, shape, states[1].options()));
   }

@@ -35,8 +35,8 @@ MixedOpImpl::MixedOpImpl(
   calls_.assign(ops_.size(), 0);
 }
 
-torch::Tensor MixedOpImpl::forward(const torch::Tensor& x,
-                                   const EdgeChoice& choice) {
+torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& choice,
+                                   SharedResults* shared) {
   last_input_shape_ = x.sizes().vec();
   torch::Tensor out;
   const bool weighted = choice.weights.defined();
@@ -53,8 +53,13 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x,
     // value, and its gradient w.r.t. w is <dL/dy, 0> = 0.
     if (op.is_zero()) continue;
     ++calls_[k];
-    auto y = op.forward(x);
-    if (weighted) y = y * choice.weights[static_cast<int64_t>(i)];
+    const auto w = weighted ? choice.weights[static_cast<int64_t>(i)] : torch::Tensor();
+    torch::Tensor y;
+    if (shared) {
+      y = op.forward_shared(x, *shared);
+      if (y.defined() && weighted) y = y * w;
+    }
+    if (!y.defined()) y = weighted ? op.forward_scaled(x, w) : op.forward(x);
     out = out.defined() ? out + y : y;
   }
   if (choice.offset.defined()) {

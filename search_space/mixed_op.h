@@ -20,7 +20,10 @@ class MixedOpImpl : public torch::nn::Module {
   /// undefined tensor when nothing runs (the caller treats it as zero), or
   /// the 0-dim offset alone when only `none` is active and an offset is set
   /// (the caller broadcasts it).
-  torch::Tensor forward(const torch::Tensor& x, const EdgeChoice& choice);
+  /// `shared` (optional): results the cell's edges reading the same `x`
+  /// share within one cell forward.
+  torch::Tensor forward(const torch::Tensor& x, const EdgeChoice& choice,
+                        SharedResults* shared = nullptr);
 
   int64_t size() const { return static_cast<int64_t>(ops_.size()); }
   CandidateOpImpl& op(int64_t k) { return *ops_.at(k); }

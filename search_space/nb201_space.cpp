@@ -91,6 +91,7 @@ class Nb201CellImpl : public nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x, const PathSpec* path) {
     std::vector<torch::Tensor> nodes{x};
+    SharedResults shared;
     for (int64_t i = 1; i <= kNodes; ++i) {
       torch::Tensor sum;
       auto add = [&](const torch::Tensor& t) {
@@ -99,7 +100,7 @@ class Nb201CellImpl : public nn::Module {
       if (path != nullptr) {
         for (int64_t j = 0; j < i; ++j) {
           const int64_t e = Nb201Space::edge_row(i, j);
-          add(mixed_[e]->forward(nodes[j], path->edges[e]));
+          add(mixed_[e]->forward(nodes[j], path->edges[e], &shared));
         }
       } else {
         const auto& node = genotype_.nodes[i - 1];

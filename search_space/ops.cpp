@@ -14,6 +14,41 @@ torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track) {
       nn::BatchNorm2dOptions(c).affine(affine).track_running_stats(track));
 }
 
+const SharedResults::Entry* SharedResults::find(const torch::Tensor& x, int64_t kind,
+                                                int64_t stride) const {
+  auto it = entries.find({x.unsafeGetTensorImpl(), kind, stride});
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+const SharedResults::Entry& SharedResults::add(const torch::Tensor& x, int64_t kind,
+                                               int64_t stride, Entry entry) {
+  entry.input = x;
+  return entries[{x.unsafeGetTensorImpl(), kind, stride}] = std::move(entry);
+}
+
+ConvBnUnit conv_bn_unit(const nn::Conv2d& conv, int64_t stride, int64_t padding,
+                        const nn::BatchNorm2d& bn, const nn::Conv2d& dw,
+                        const DepthwiseGeometry& geometry) {
+  ConvBnUnit u;
+  if (dw) {
+    u.dw_weight = dw->weight;
+    u.dw = geometry;
+  }
+  u.conv_weight = conv->weight;
+  u.conv_bias = conv->bias;
+  u.stride = stride;
+  u.padding = padding;
+  u.bn_weight = bn->weight;
+  u.bn_bias = bn->bias;
+  u.running_mean = bn->running_mean;
+  u.running_var = bn->running_var;
+  u.num_batches_tracked = bn->num_batches_tracked;
+  u.momentum = bn->options.momentum() ? std::optional<double>(*bn->options.momentum())
+                                       : std::nullopt;
+  u.eps = bn->options.eps();
+  return u;
+}
+
 std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,
                                      int64_t stride) {
   return {x.size(0), c_out, (x.size(2) + stride - 1) / stride,
@@ -33,7 +68,8 @@ CandidateOp OpFamily::make(const std::string& op, const OpArgs& args) const {
 
 ReLUConvBNImpl::ReLUConvBNImpl(int64_t c_in, int64_t c_out, int64_t kernel,
                                int64_t stride, int64_t padding, bool affine,
-                               bool track, bool bias) {
+                               bool track, bool bias)
+    : stride_(stride), padding_(padding) {
   conv_ = register_module(
       "conv", nn::Conv2d(nn::Conv2dOptions(c_in, c_out, kernel)
                              .stride(stride)
@@ -43,7 +79,11 @@ ReLUConvBNImpl::ReLUConvBNImpl(int64_t c_in, int64_t c_out, int64_t kernel,
 }
 
 torch::Tensor ReLUConvBNImpl::forward(const torch::Tensor& x) {
-  return bn_(conv_(torch::relu(x)));
+  return relu_conv_bn(x, {conv_bn_unit(conv_, stride_, padding_, bn_)}, is_training());
+}
+
+torch::Tensor ReLUConvBNImpl::forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
+  return relu_conv_bn(x, {conv_bn_unit(conv_, stride_, padding_, bn_)}, is_training(), w);
 }
 
 FactorizedReduceImpl::FactorizedReduceImpl(int64_t c_in, int64_t c_out,
@@ -101,8 +141,42 @@ class PoolImpl : public CandidateOpImpl {
                                       /*count_include_pad=*/false);
     return bn_ ? bn_(y) : y;
   }
+  /// In training mode the pooled, batch-normalised output (BN without
+  /// affine parameters) depends on x alone: it is computed once per state
+  /// and stride; each op still updates its own running statistics from the
+  /// batch statistics, exactly as its BatchNorm would.
+  torch::Tensor forward_shared(const torch::Tensor& x, SharedResults& shared) override {
+    if (!is_training() || (bn_ && bn_->options.affine())) return {};
+    const int64_t kind = max_ ? 1 : 2;
+    const auto* entry = shared.find(x, kind, stride_);
+    if (!entry) entry = &shared.add(x, kind, stride_, compute(x));
+    if (bn_ && bn_->running_mean.defined()) {
+      const auto& y = entry->output;
+      update_running_statistics(entry->mean, entry->var, y.numel() / y.size(1),
+                                bn_->running_mean, bn_->running_var,
+                                bn_->num_batches_tracked,
+                                bn_->options.momentum() ? std::optional<double>(*bn_->options.momentum())
+                                                        : std::nullopt);
+    }
+    return entry->output;
+  }
 
  private:
+  SharedResults::Entry compute(const torch::Tensor& x) {
+    SharedResults::Entry e;
+    e.output = max_ ? torch::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
+                    : torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1}, false, false);
+    if (bn_) {
+      {
+        torch::NoGradGuard no_grad;
+        std::tie(e.mean, e.var) = batch_moments(e.output);
+      }
+      e.output = torch::batch_norm(e.output, {}, {}, {}, {}, /*training=*/true, 0.0,
+                                   bn_->options.eps(), false);
+    }
+    return e;
+  }
+
   bool max_;
   int64_t stride_;
   nn::BatchNorm2d bn_{nullptr};
@@ -113,7 +187,8 @@ class PoolImpl : public CandidateOpImpl {
 class DilConvImpl : public CandidateOpImpl {
  public:
   DilConvImpl(int64_t c_in, int64_t c_out, int64_t k, int64_t stride,
-              int64_t padding, int64_t dilation, bool affine, bool track) {
+              int64_t padding, int64_t dilation, bool affine, bool track)
+      : geometry_{k, stride, padding, dilation} {
     dw_ = register_module("dw", nn::Conv2d(nn::Conv2dOptions(c_in, c_in, k)
                                                .stride(stride)
                                                .padding(padding)
@@ -125,10 +200,16 @@ class DilConvImpl : public CandidateOpImpl {
     bn_ = register_module("bn", make_bn(c_out, affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return bn_(pw_(dw_(torch::relu(x))));
+    return relu_conv_bn(x, {unit()}, is_training());
   }
+  torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
+    return relu_conv_bn(x, {unit()}, is_training(), w);
+  }
+  /// ReLU -> depthwise -> pointwise -> BN as one unit of a fused chain.
+  ConvBnUnit unit() const { return conv_bn_unit(pw_, 1, 0, bn_, dw_, geometry_); }
 
  private:
+  DepthwiseGeometry geometry_;
   nn::Conv2d dw_{nullptr}, pw_{nullptr};
   nn::BatchNorm2d bn_{nullptr};
 };
@@ -147,7 +228,10 @@ class SepConvImpl : public CandidateOpImpl {
                                                affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return second_->forward(first_->forward(x));
+    return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training());
+  }
+  torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
+    return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training(), w);
   }
 
  private:

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -11,13 +12,42 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/types.h>
 
+#include "search_space/relu_conv_bn.h"
+
 namespace nas::search_space {
+
+/// Results of parameter-free computations that every edge reading the same
+/// state within one cell forward shares (the DARTS search cell's pool + BN
+/// of one state is identical on every edge that reads it). Lives for one
+/// cell forward; holds the inputs so their addresses stay unique.
+struct SharedResults {
+  struct Entry {
+    torch::Tensor input, output, mean, var;  ///< mean/var: batch moments, if any
+  };
+  std::map<std::tuple<const void*, int64_t, int64_t>, Entry> entries;
+  /// The entry for (input, kind, stride), or nullptr.
+  const Entry* find(const torch::Tensor& x, int64_t kind, int64_t stride) const;
+  const Entry& add(const torch::Tensor& x, int64_t kind, int64_t stride, Entry entry);
+};
 
 /// A candidate operation on an edge. Every candidate maps [N, C_in, H, W]
 /// to [N, C_out, ceil(H/stride), ceil(W/stride)].
 class CandidateOpImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// `forward(x) * w` for a 0-dim op weight `w` (DARTS, SNAS, GDAS); ops
+  /// that end in a BatchNorm fold `w` into it, so the unweighted output is
+  /// never kept for the backward pass.
+  virtual torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
+    return forward(x) * w;
+  }
+  /// `forward(x)` reusing what another edge computed from the same `x` in
+  /// this cell forward, for ops whose output depends on x alone
+  /// (parameter-free pools); an undefined tensor for every other op (the
+  /// caller then runs `forward`).
+  virtual torch::Tensor forward_shared(const torch::Tensor& x, SharedResults& shared) {
+    return {};
+  }
   /// The `none` op: never computed; an edge with only this op contributes
   /// nothing.
   virtual bool is_zero() const { return false; }
@@ -72,10 +102,12 @@ class ReLUConvBNImpl : public CandidateOpImpl {
                  int64_t padding, bool affine, bool track = true,
                  bool bias = false);
   torch::Tensor forward(const torch::Tensor& x) override;
+  torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
 
  private:
   torch::nn::Conv2d conv_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
+  int64_t stride_, padding_;
 };
 
 /// ReLU -> two 1x1 convs of stride 2 (one on the input shifted by one pixel)
@@ -94,6 +126,13 @@ class FactorizedReduceImpl : public CandidateOpImpl {
 
 /// BatchNorm2d with the given flags (momentum 0.1, eps 1e-5).
 torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track = true);
+
+/// The unit of a fused ReLU-conv-BN chain made of these modules' tensors
+/// (`dw` may be empty: no depthwise conv).
+ConvBnUnit conv_bn_unit(const torch::nn::Conv2d& conv, int64_t stride, int64_t padding,
+                        const torch::nn::BatchNorm2d& bn,
+                        const torch::nn::Conv2d& dw = torch::nn::Conv2d{nullptr},
+                        const DepthwiseGeometry& geometry = {});
 
 /// The output shape of any candidate op for input `x`.
 std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,

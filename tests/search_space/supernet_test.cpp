@@ -38,6 +38,37 @@ TEST(Supernet, OnlyActiveOpsRun) {
   }
 }
 
+// Pools + BN of one state are computed once per cell forward and shared by
+// every edge that reads the state; each op's BatchNorm still keeps its own
+// running statistics, as if it had run alone.
+TEST(Supernet, SharedPoolsKeepEachOpsRunningStatistics) {
+  DartsSpace s(DartsSpace::default_options());
+  auto running_mean = [](MixedOpImpl& m) {
+    return m.op(1).named_buffers()["bn.running_mean"].clone();  // max_pool_3x3
+  };
+  const auto x = torch::randn({2, 1, 8, 8});
+  // Normal cell 0: edges 0, 2, 5, 9 read state 0.
+  auto run = [&](const std::vector<int64_t>& max_pool_edges) {
+    torch::manual_seed(0);
+    auto net = s.build_supernet(tiny(s));
+    std::vector<int64_t> ops(28, -1);
+    for (auto e : max_pool_edges) ops[e] = 1;
+    net->train();
+    net->forward(x, PathSpec::single(ops));
+    std::vector<torch::Tensor> means;
+    for (int64_t e : {0, 2, 5, 9}) means.push_back(running_mean(*net->mixed_ops()[e].second));
+    return means;
+  };
+  const auto alone = run({0});
+  const auto shared = run({0, 2, 5});
+  EXPECT_TRUE(torch::equal(shared[0], alone[0])) << "sharing changed the statistics";
+  EXPECT_TRUE(torch::equal(shared[1], alone[0]));
+  EXPECT_TRUE(torch::equal(shared[2], alone[0]));
+  EXPECT_GT(alone[0].abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(shared[3].abs().sum().item<double>(), 0.0) << "an op that did not run was updated";
+  EXPECT_EQ(alone[1].abs().sum().item<double>(), 0.0);
+}
+
 TEST(Supernet, WeightedSumMatchesManualMixture) {
   DartsSpace s(DartsSpace::default_options());
   auto net = s.build_supernet(tiny(s));

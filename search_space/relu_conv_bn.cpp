@@ -1,0 +1,318 @@
+#include "search_space/relu_conv_bn.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+namespace nas::search_space {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+/// What the backward pass needs to know of one unit (the tensors it needs
+/// are saved separately).
+struct UnitShape {
+  bool has_dw, has_bias, affine, batch_stats;
+  DepthwiseGeometry dw;
+  int64_t stride, padding;
+  double eps;
+};
+
+UnitShape shape_of(const ConvBnUnit& u, bool training) {
+  return {u.dw_weight.defined(),
+          u.conv_bias.defined(),
+          u.bn_weight.defined(),
+          training || !u.running_mean.defined(),
+          u.dw,
+          u.stride,
+          u.padding,
+          u.eps};
+}
+
+std::vector<int64_t> encode(const UnitShape& s) {
+  return {s.has_dw,    s.has_bias,   s.affine,      s.batch_stats, s.dw.kernel,
+          s.dw.stride, s.dw.padding, s.dw.dilation, s.stride,      s.padding};
+}
+
+UnitShape decode(const std::vector<int64_t>& v, size_t at, double eps) {
+  const int64_t* c = v.data() + at;
+  return {c[0] != 0, c[1] != 0, c[2] != 0, c[3] != 0, {c[4], c[5], c[6], c[7]}, c[8], c[9], eps};
+}
+constexpr size_t kEncoded = 10;
+
+/// The unit's parameters in the order they are passed to the node.
+std::vector<torch::Tensor> params_of(const ConvBnUnit& u) {
+  std::vector<torch::Tensor> p;
+  if (u.dw_weight.defined()) p.push_back(u.dw_weight);
+  p.push_back(u.conv_weight);
+  if (u.conv_bias.defined()) p.push_back(u.conv_bias);
+  if (u.bn_weight.defined()) {
+    TORCH_CHECK(u.bn_bias.defined(), "relu_conv_bn: BatchNorm weight without bias");
+    p.push_back(u.bn_weight);
+    p.push_back(u.bn_bias);
+  }
+  return p;
+}
+
+torch::Tensor per_channel(const torch::Tensor& v) { return v.view({1, -1, 1, 1}); }
+
+/// BatchNorm output from its input and statistics (`a`, `b`: batch mean and
+/// inverse std, or running mean and variance), times `scale` if defined:
+/// one fused multiply-add, the same arithmetic in forward and backward.
+torch::Tensor bn_apply(const torch::Tensor& p, const UnitShape& s, const torch::Tensor& a,
+                       const torch::Tensor& b, const torch::Tensor& weight,
+                       const torch::Tensor& bias, const torch::Tensor& scale) {
+  auto alpha = s.batch_stats ? b : torch::rsqrt(b + s.eps);
+  if (weight.defined()) alpha = alpha * weight;
+  auto beta = -a * alpha;
+  if (bias.defined()) beta = beta + bias;
+  if (scale.defined()) {
+    alpha = alpha * scale;
+    beta = beta * scale;
+  }
+  return torch::addcmul(per_channel(beta), p, per_channel(alpha));
+}
+
+/// Per-channel mean and biased variance of p [N, C, H, W] (two passes in
+/// double per channel, one channel per task: deterministic). On the CPU
+/// this is ~3x faster than `torch::var_mean` over dims {0, 2, 3}.
+template <typename T>
+void channel_moments(const torch::Tensor& p, torch::Tensor& mean, torch::Tensor& var) {
+  const int64_t n = p.size(0), c = p.size(1), hw = p.size(2) * p.size(3);
+  const T* d = p.data_ptr<T>();
+  T* m = mean.data_ptr<T>();
+  T* v = var.data_ptr<T>();
+  at::parallel_for(0, c, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t ch = begin; ch < end; ++ch) {
+      double sum = 0;
+      for (int64_t b = 0; b < n; ++b) {
+        const T* x = d + (b * c + ch) * hw;
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t t = 0; t < hw; ++t) s += x[t];
+        sum += s;
+      }
+      const double mu = sum / static_cast<double>(n * hw);
+      double sq = 0;
+      for (int64_t b = 0; b < n; ++b) {
+        const T* x = d + (b * c + ch) * hw;
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t t = 0; t < hw; ++t) s += (x[t] - mu) * (x[t] - mu);
+        sq += s;
+      }
+      m[ch] = static_cast<T>(mu);
+      v[ch] = static_cast<T>(sq / static_cast<double>(n * hw));
+    }
+  });
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> batch_moments(const torch::Tensor& p) {
+  if (!p.device().is_cpu() || !p.is_contiguous() ||
+      (p.scalar_type() != torch::kFloat && p.scalar_type() != torch::kDouble)) {
+    auto [var, mean] = torch::var_mean(p, {0, 2, 3}, /*unbiased=*/false);
+    return {mean, var};
+  }
+  auto mean = torch::empty({p.size(1)}, p.options());
+  auto var = torch::empty({p.size(1)}, p.options());
+  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "channel_moments",
+                             [&] { channel_moments<scalar_t>(p, mean, var); });
+  return {mean, var};
+}
+
+void update_running_statistics(const torch::Tensor& mean, const torch::Tensor& var, int64_t n,
+                               const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                               const torch::Tensor& num_batches_tracked,
+                               std::optional<double> momentum) {
+  torch::NoGradGuard no_grad;
+  if (num_batches_tracked.defined()) num_batches_tracked.add_(1);
+  TORCH_CHECK(momentum || num_batches_tracked.defined(),
+              "BatchNorm without momentum needs num_batches_tracked");
+  const double m = momentum ? *momentum : 1.0 / num_batches_tracked.item<double>();
+  const double nd = static_cast<double>(n);
+  running_mean.mul_(1.0 - m).add_(mean, m);
+  running_var.mul_(1.0 - m).add_(var * (nd / std::max(nd - 1.0, 1.0)), m);
+}
+
+namespace {
+
+/// Statistics BatchNorm normalises with: batch mean and inverse std (and the
+/// running statistics updated as torch::nn::BatchNorm2d does), or copies of
+/// the running mean and variance.
+std::pair<torch::Tensor, torch::Tensor> bn_statistics(const torch::Tensor& p, const ConvBnUnit& u,
+                                                      const UnitShape& s, bool training) {
+  if (!s.batch_stats) return {u.running_mean.clone(), u.running_var.clone()};
+  auto [mean, var] = batch_moments(p);
+  if (training && u.running_mean.defined()) {
+    update_running_statistics(mean, var, p.numel() / p.size(1), u.running_mean, u.running_var,
+                              u.num_batches_tracked, u.momentum);
+  }
+  return {mean, torch::rsqrt(var + s.eps)};
+}
+
+struct ChainSpec {
+  const std::vector<ConvBnUnit>* units;
+  bool training;
+  bool has_scale;
+};
+
+class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               torch::TensorList params, const ChainSpec& spec) {
+    const auto& units = *spec.units;
+    const torch::Tensor scale = spec.has_scale ? params.back() : torch::Tensor();
+    std::vector<int64_t> code;
+    std::vector<double> eps;
+    std::vector<torch::Tensor> conv_out, stat_a, stat_b;
+    torch::Tensor h = x;
+    for (size_t i = 0; i < units.size(); ++i) {
+      const auto& u = units[i];
+      const auto s = shape_of(u, spec.training);
+      const auto in =
+          s.has_dw ? depthwise_conv(h, u.dw_weight, u.dw, /*relu_input=*/true) : torch::relu(h);
+      auto p = torch::conv2d(in, u.conv_weight, u.conv_bias, u.stride, u.padding);
+      auto [a, b] = bn_statistics(p, u, s, spec.training);
+      const bool last = i + 1 == units.size();
+      h = bn_apply(p, s, a, b, u.bn_weight, u.bn_bias, last ? scale : torch::Tensor());
+      const auto e = encode(s);
+      code.insert(code.end(), e.begin(), e.end());
+      eps.push_back(u.eps);
+      conv_out.push_back(p);
+      stat_a.push_back(a);
+      stat_b.push_back(b);
+    }
+    std::vector<torch::Tensor> saved{x};
+    saved.insert(saved.end(), params.begin(), params.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["code"] = code;
+    ctx->saved_data["eps"] = eps;
+    ctx->saved_data["has_scale"] = spec.has_scale;
+    ctx->saved_data["conv_out"] = conv_out;
+    ctx->saved_data["stat_a"] = stat_a;
+    ctx->saved_data["stat_b"] = stat_b;
+    return h;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    TORCH_CHECK(!torch::GradMode::is_enabled(),
+                "relu_conv_bn: second derivatives (create_graph=true) are not supported "
+                "through the fused ReLU-conv-BN ops");
+    const auto saved = ctx->get_saved_variables();
+    const auto code = ctx->saved_data["code"].toIntVector();
+    const auto eps = ctx->saved_data["eps"].toDoubleVector();
+    const bool has_scale = ctx->saved_data["has_scale"].toBool();
+    const auto conv_out = ctx->saved_data["conv_out"].toTensorVector();
+    const auto stat_a = ctx->saved_data["stat_a"].toTensorVector();
+    const auto stat_b = ctx->saved_data["stat_b"].toTensorVector();
+    const size_t n_units = conv_out.size();
+
+    // Parameter positions (in `saved`, after x) of each unit.
+    std::vector<UnitShape> shapes;
+    std::vector<size_t> first_param;
+    size_t at = 1;
+    for (size_t i = 0; i < n_units; ++i) {
+      shapes.push_back(decode(code, i * kEncoded, eps[i]));
+      first_param.push_back(at);
+      at += 1 + shapes[i].has_dw + shapes[i].has_bias + 2 * shapes[i].affine;
+    }
+    const torch::Tensor scale = has_scale ? saved[at] : torch::Tensor();
+    variable_list out(saved.size() + 1);  // x, params, the spec (no gradient)
+    auto needs = [&](size_t k) { return ctx->needs_input_grad(k); };
+
+    // Input of unit i (recomputed for i > 0) and the conv's input.
+    auto unit_input = [&](size_t i) {
+      if (i == 0) return saved[0];
+      const auto& s = shapes[i - 1];
+      const size_t bn = first_param[i - 1] + 1 + s.has_dw + s.has_bias;
+      return bn_apply(conv_out[i - 1], s, stat_a[i - 1], stat_b[i - 1],
+                      s.affine ? saved[bn] : torch::Tensor(),
+                      s.affine ? saved[bn + 1] : torch::Tensor(), torch::Tensor());
+    };
+
+    torch::Tensor g = grads[0];
+    for (size_t i = n_units; i-- > 0;) {
+      const auto& s = shapes[i];
+      size_t k = first_param[i];
+      const size_t dw = s.has_dw ? k++ : 0;
+      const size_t conv_w = k++;
+      const size_t conv_b = s.has_bias ? k++ : 0;
+      const size_t bn_w = s.affine ? k : 0;
+      const bool last = i + 1 == n_units;
+      const bool scaled = last && has_scale;
+
+      // BatchNorm (with the op weight folded into its weight).
+      torch::Tensor weight = s.affine ? saved[bn_w] : torch::Tensor();
+      if (scaled)
+        weight = weight.defined() ? weight * scale : scale.expand({g.size(1)}).contiguous();
+      const bool stats_grads = scaled || (s.affine && (needs(bn_w) || needs(bn_w + 1)));
+      const auto& p = conv_out[i];
+      auto [g_p, g_w, g_b] = at::native_batch_norm_backward(
+          g, p, weight.defined() ? c10::optional<torch::Tensor>(weight) : c10::nullopt,
+          s.batch_stats ? c10::nullopt : c10::optional<torch::Tensor>(stat_a[i]),
+          s.batch_stats ? c10::nullopt : c10::optional<torch::Tensor>(stat_b[i]),
+          s.batch_stats ? c10::optional<torch::Tensor>(stat_a[i]) : c10::nullopt,
+          s.batch_stats ? c10::optional<torch::Tensor>(stat_b[i]) : c10::nullopt, s.batch_stats,
+          s.eps, {true, stats_grads, stats_grads});
+      if (scaled) {
+        // d(scale * BN)/d scale = sum_c (w_c * dL/dw'_c + b_c * dL/db'_c).
+        auto gs = s.affine ? (g_w * saved[bn_w]).sum() + (g_b * saved[bn_w + 1]).sum() : g_w.sum();
+        out[at] = gs.view(scale.sizes());
+        if (s.affine) {
+          g_w = g_w * scale;
+          g_b = g_b * scale;
+        }
+      }
+      if (s.affine) {
+        out[bn_w] = g_w;
+        out[bn_w + 1] = g_b;
+      }
+
+      // conv, then depthwise conv or ReLU.
+      const auto input = unit_input(i);
+      const bool need_input = i > 0 || needs(0);
+      const auto conv_in =
+          s.has_dw ? depthwise_conv(input, saved[dw], s.dw, true) : torch::relu(input);
+      const std::vector<int64_t> bias_shape{s.has_bias ? saved[conv_b].size(0) : 0};
+      const at::OptionalIntArrayRef bias_sizes =
+          s.has_bias ? at::OptionalIntArrayRef(bias_shape) : c10::nullopt;
+      auto [g_in, g_cw, g_cb] = at::convolution_backward(
+          g_p, conv_in, saved[conv_w], bias_sizes, {s.stride, s.stride}, {s.padding, s.padding},
+          {1, 1}, false, {0, 0}, 1,
+          {need_input || s.has_dw, needs(conv_w), s.has_bias && needs(conv_b)});
+      out[conv_w] = g_cw;
+      if (s.has_bias) out[conv_b] = g_cb;
+      if (s.has_dw) {
+        auto [g_x, g_dw] =
+            depthwise_conv_backward(g_in, input, saved[dw], s.dw, true, need_input, needs(dw));
+        out[dw] = g_dw;
+        g = g_x;
+      } else if (need_input) {
+        g = torch::threshold_backward(g_in, input, 0);
+      }
+    }
+    if (needs(0)) out[0] = g;
+    return out;
+  }
+};
+
+}  // namespace
+
+torch::Tensor relu_conv_bn(const torch::Tensor& x, const std::vector<ConvBnUnit>& units,
+                           bool training, const torch::Tensor& scale) {
+  TORCH_CHECK(!units.empty(), "relu_conv_bn: no units");
+  std::vector<torch::Tensor> params;
+  for (const auto& u : units) {
+    const auto p = params_of(u);
+    params.insert(params.end(), p.begin(), p.end());
+  }
+  if (scale.defined()) params.push_back(scale);
+  const ChainSpec spec{&units, training, scale.defined()};
+  return ReluConvBnFunction::apply(x, torch::TensorList(params), spec);
+}
+
+}  // namespace nas::search_space

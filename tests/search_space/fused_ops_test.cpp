@@ -1,0 +1,262 @@
+// The fused ReLU-conv-BN chains and the depthwise kernel against the unfused
+// LibTorch modules: same outputs, same running statistics, same gradients
+// (double precision, every parameter and the op weight), and a
+// finite-difference check of the op-weight gradient.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "search_space/depthwise.h"
+#include "search_space/ops.h"
+#include "search_space/relu_conv_bn.h"
+
+namespace nas::search_space {
+namespace {
+
+namespace nn = torch::nn;
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
+                  double tol = 1e-10) {
+  ASSERT_EQ(a.defined(), b.defined()) << what;
+  if (!a.defined()) return;
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const double err = (a - b).abs().max().item<double>();
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  EXPECT_LE(err, tol * scale) << what << ": max |difference| " << err;
+}
+
+TEST(Depthwise, MatchesConv2dForwardAndBackward) {
+  torch::manual_seed(0);
+  struct Case {
+    int64_t n, c, h, w;
+    DepthwiseGeometry g;
+  };
+  const std::vector<Case> cases = {{2, 3, 8, 8, {3, 1, 1, 1}}, {2, 3, 9, 7, {5, 1, 2, 1}},
+                                   {3, 4, 8, 8, {3, 2, 1, 1}}, {2, 3, 7, 9, {5, 2, 2, 1}},
+                                   {2, 2, 8, 8, {3, 1, 2, 2}}, {2, 2, 9, 9, {5, 2, 4, 2}},
+                                   {1, 5, 6, 6, {3, 1, 0, 1}}, {2, 3, 5, 5, {7, 1, 3, 1}}};
+  for (const auto& k : cases) {
+    for (bool relu : {false, true}) {
+      const std::string what = "k" + std::to_string(k.g.kernel) + " s" +
+                               std::to_string(k.g.stride) + " d" + std::to_string(k.g.dilation) +
+                               (relu ? " relu" : "");
+      auto x = torch::randn({k.n, k.c, k.h, k.w}, torch::kDouble).requires_grad_();
+      auto w = torch::randn({k.c, 1, k.g.kernel, k.g.kernel}, torch::kDouble).requires_grad_();
+      auto ref = torch::conv2d(relu ? torch::relu(x) : x, w, {}, k.g.stride, k.g.padding,
+                               k.g.dilation, k.c);
+      const auto y = depthwise_conv(x.detach(), w.detach(), k.g, relu);
+      expect_close(y, ref.detach(), what + " forward");
+      const auto g = torch::randn_like(ref);
+      const auto grads = torch::autograd::grad({ref}, {x, w}, {g});
+      const auto [gx, gw] =
+          depthwise_conv_backward(g, x.detach(), w.detach(), k.g, relu, true, true);
+      expect_close(gx, grads[0], what + " input gradient");
+      expect_close(gw, grads[1], what + " weight gradient");
+      const auto only_w =
+          depthwise_conv_backward(g, x.detach(), w.detach(), k.g, relu, false, true);
+      EXPECT_FALSE(only_w.first.defined());
+      expect_close(only_w.second, grads[1], what + " weight gradient alone");
+    }
+  }
+}
+
+TEST(Depthwise, RejectsMismatchedWeights) {
+  const auto x = torch::randn({1, 3, 8, 8});
+  EXPECT_THROW(depthwise_conv(x, torch::randn({4, 1, 3, 3}), {3, 1, 1, 1}, false), c10::Error);
+  EXPECT_THROW(depthwise_conv(x, torch::randn({3, 1, 5, 5}), {3, 1, 1, 1}, false), c10::Error);
+  EXPECT_THROW(depthwise_conv(torch::randn({3, 8, 8}), torch::randn({3, 1, 3, 3}), {}, false),
+               c10::Error);
+}
+
+/// A unit's modules, and the unfused forward of the same chain.
+struct UnitModules {
+  nn::Conv2d dw{nullptr}, conv{nullptr};
+  nn::BatchNorm2d bn{nullptr};
+  DepthwiseGeometry g;
+  int64_t stride = 1, padding = 0;
+
+  torch::Tensor unfused(const torch::Tensor& h) const {
+    auto r = torch::relu(h);
+    if (dw) r = dw.ptr()->forward(r);
+    return bn.ptr()->forward(conv.ptr()->forward(r));
+  }
+  ConvBnUnit fused() const { return conv_bn_unit(conv, stride, padding, bn, dw, g); }
+  std::vector<torch::Tensor> params() const {
+    std::vector<torch::Tensor> p;
+    for (const auto& m : {dw ? dw->parameters() : std::vector<torch::Tensor>{}, conv->parameters(),
+                          bn->parameters()}) {
+      p.insert(p.end(), m.begin(), m.end());
+    }
+    return p;
+  }
+};
+
+UnitModules make_unit(int64_t c_in, int64_t c_out, bool depthwise, int64_t k, int64_t stride,
+                      int64_t dilation, bool bias, bool affine, bool track) {
+  UnitModules u;
+  if (depthwise) {
+    u.g = {k, stride, dilation * (k - 1) / 2, dilation};
+    u.dw = nn::Conv2d(nn::Conv2dOptions(c_in, c_in, k)
+                          .stride(stride)
+                          .padding(u.g.padding)
+                          .dilation(dilation)
+                          .groups(c_in)
+                          .bias(false));
+    u.conv = nn::Conv2d(nn::Conv2dOptions(c_in, c_out, 1).bias(bias));
+  } else {
+    u.stride = stride;
+    u.padding = k / 2;
+    u.conv = nn::Conv2d(nn::Conv2dOptions(c_in, c_out, k).stride(stride).padding(k / 2).bias(bias));
+  }
+  u.bn = make_bn(c_out, affine, track);
+  for (auto* m : {static_cast<nn::Module*>(u.conv.get()), static_cast<nn::Module*>(u.bn.get())}) {
+    m->to(torch::kDouble);
+  }
+  if (u.dw) u.dw->to(torch::kDouble);
+  if (affine) {
+    torch::NoGradGuard no_grad;
+    u.bn->weight.uniform_(0.5, 1.5);
+    u.bn->bias.uniform_(-0.5, 0.5);
+  }
+  return u;
+}
+
+/// Runs the chain fused and unfused on twin modules; compares outputs,
+/// running statistics and every gradient.
+void check_chain(const std::vector<UnitModules>& a, const std::vector<UnitModules>& b,
+                 bool training, bool scaled, const std::string& what) {
+  for (const auto* units : {&a, &b}) {
+    for (const auto& u : *units) {
+      if (u.dw) u.dw.ptr()->train(training);
+      u.conv.ptr()->train(training);
+      u.bn.ptr()->train(training);
+    }
+  }
+  const int64_t c_in = a[0].dw ? a[0].dw->options.in_channels() : a[0].conv->options.in_channels();
+  const auto x = torch::randn({4, c_in, 9, 9}, torch::kDouble);
+  auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
+  auto sa = torch::full({}, 0.7, torch::kDouble).requires_grad_();
+  auto sb = sa.detach().clone().requires_grad_();
+
+  torch::Tensor ref = xa;
+  for (const auto& u : a) ref = u.unfused(ref);
+  if (scaled) ref = ref * sa;
+  std::vector<ConvBnUnit> fused_units;
+  for (const auto& u : b) fused_units.push_back(u.fused());
+  const auto out = relu_conv_bn(xb, fused_units, training, scaled ? sb : torch::Tensor());
+  expect_close(out, ref.detach(), what + " output");
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].bn->running_mean.defined()) {
+      expect_close(b[i].bn->running_mean, a[i].bn->running_mean, what + " running mean");
+      expect_close(b[i].bn->running_var, a[i].bn->running_var, what + " running var");
+      EXPECT_EQ(b[i].bn->num_batches_tracked.item<int64_t>(),
+                a[i].bn->num_batches_tracked.item<int64_t>());
+    }
+  }
+  const auto g = torch::randn_like(ref);
+  (ref * g).sum().backward();
+  (out * g).sum().backward();
+  expect_close(xb.grad(), xa.grad(), what + " input gradient");
+  if (scaled) expect_close(sb.grad(), sa.grad(), what + " op-weight gradient");
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto pa = a[i].params(), pb = b[i].params();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t k = 0; k < pa.size(); ++k) {
+      expect_close(pb[k].grad(), pa[k].grad(), what + " parameter " + std::to_string(k));
+    }
+  }
+}
+
+struct ChainCase {
+  std::string name;
+  std::vector<std::tuple<bool, int64_t, int64_t, int64_t>> units;  // dw, k, stride, dilation
+  bool bias;
+};
+
+TEST(ReluConvBn, MatchesUnfusedModules) {
+  const std::vector<ChainCase> chains = {
+      {"dil_conv_5x5 stride 2", {{true, 5, 2, 2}}, false},
+      {"dil_conv_3x3", {{true, 3, 1, 2}}, false},
+      {"sep_conv_3x3", {{true, 3, 1, 1}, {true, 3, 1, 1}}, false},
+      {"sep_conv_5x5 stride 2", {{true, 5, 2, 1}, {true, 5, 1, 1}}, false},
+      {"nor_conv_3x3 with bias", {{false, 3, 1, 1}}, true},
+      {"preprocess 1x1", {{false, 1, 1, 1}}, false}};
+  for (const auto& chain : chains) {
+    for (bool affine : {false, true}) {
+      for (bool track : {true, false}) {
+        for (bool training : {true, false}) {
+          for (bool scaled : {false, true}) {
+            const std::string what = chain.name + (affine ? " affine" : "") +
+                                     (track ? " tracked" : "") + (training ? " train" : " eval") +
+                                     (scaled ? " scaled" : "");
+            std::vector<UnitModules> a, b;
+            for (const auto& [dw, k, stride, dilation] : chain.units) {
+              const int64_t c_in = 3, c_out = dw ? 3 : 5;
+              torch::manual_seed(static_cast<uint64_t>(a.size()) + 1);
+              a.push_back(
+                  make_unit(c_in, c_out, dw, k, stride, dilation, chain.bias, affine, track));
+              torch::manual_seed(static_cast<uint64_t>(b.size()) + 1);
+              b.push_back(
+                  make_unit(c_in, c_out, dw, k, stride, dilation, chain.bias, affine, track));
+              if (track && !training) {
+                torch::NoGradGuard no_grad;
+                for (auto* u : {&a.back(), &b.back()}) {
+                  u->bn->running_mean.fill_(0.1);
+                  u->bn->running_var.fill_(1.7);
+                }
+              }
+            }
+            check_chain(a, b, training, scaled, what);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(ReluConvBn, OpWeightGradientMatchesFiniteDifferences) {
+  torch::manual_seed(3);
+  auto u = make_unit(3, 3, true, 3, 1, 1, false, false, false);
+  const std::vector<ConvBnUnit> units{u.fused(), u.fused()};
+  const auto x = torch::randn({2, 3, 6, 6}, torch::kDouble);
+  const auto g = torch::randn({2, 3, 6, 6}, torch::kDouble);
+  auto loss = [&](double s) {
+    torch::NoGradGuard no_grad;
+    return (relu_conv_bn(x, units, true, torch::full({}, s, torch::kDouble)) * g)
+        .sum()
+        .item<double>();
+  };
+  auto s = torch::full({}, 0.3, torch::kDouble).requires_grad_();
+  (relu_conv_bn(x, units, true, s) * g).sum().backward();
+  const double h = 1e-6, fd = (loss(0.3 + h) - loss(0.3 - h)) / (2 * h);
+  EXPECT_NEAR(s.grad().item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd)));
+}
+
+// BN recalibration sets momentum to none (cumulative average): the fused
+// chain keeps the same running statistics as BatchNorm2d over several batches.
+TEST(ReluConvBn, CumulativeAverageMatchesBatchNorm) {
+  torch::manual_seed(5);
+  auto a = make_unit(3, 3, true, 3, 1, 1, false, false, true);
+  torch::manual_seed(5);
+  auto b = make_unit(3, 3, true, 3, 1, 1, false, false, true);
+  a.bn->options.momentum(c10::nullopt);
+  b.bn->options.momentum(c10::nullopt);
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 3; ++i) {
+    const auto x = torch::randn({4, 3, 6, 6}, torch::kDouble);
+    a.unfused(x);
+    relu_conv_bn(x, {b.fused()}, true);
+  }
+  expect_close(b.bn->running_mean, a.bn->running_mean, "cumulative running mean");
+  expect_close(b.bn->running_var, a.bn->running_var, "cumulative running var");
+  EXPECT_EQ(b.bn->num_batches_tracked.item<int64_t>(), 3);
+}
+
+TEST(ReluConvBn, RefusesSecondDerivatives) {
+  auto u = make_unit(3, 3, true, 3, 1, 1, false, false, false);
+  auto x = torch::randn({2, 3, 6, 6}, torch::kDouble).requires_grad_();
+  auto y = relu_conv_bn(x, {u.fused()}, true).pow(2).sum();
+  EXPECT_THROW(torch::autograd::grad({y}, {x}, {}, true, /*create_graph=*/true), c10::Error);
+}
+
+}  // namespace
+}  // namespace nas::search_space
