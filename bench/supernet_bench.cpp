@@ -4,13 +4,20 @@
 //   - one DARTS step, first vs. second order;
 //   - one augmented batch from the loader.
 // Run: ./build/bench/nas_bench --benchmark_counters_tabular=true
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "core/rng.h"
 #include "data/source.h"
 #include "search_space/darts_space.h"
 #include "search_space/depthwise.h"
+#include "search_space/nb201_space.h"
+#include "strategies/strategy.h"
 #include "strategies/darts.h"
 
 namespace {
@@ -115,6 +122,84 @@ void BM_DepthwiseConv(benchmark::State& state) {
 BENCHMARK(BM_DepthwiseConv)
     ->ArgNames({"C", "k", "dil", "own", "bwd"})
     ->ArgsProduct({{8, 16, 32}, {3, 5}, {1, 2}, {0, 1}, {0, 1, 2, 3}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Peak resident memory of this process since the last reset (VmHWM), MiB.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0.0;
+}
+// Starts a new peak (Linux: "5" > clear_refs); false where not allowed.
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  return static_cast<bool>(clear.flush());
+}
+
+const std::vector<std::string> kStrategies = {"darts", "darts", "snas", "gdas",
+                                              "proxyless", "fairnas", "random_ws"};
+
+// One step of each one-shot strategy on the DARTS (space 0) or NB201
+// (space 1) supernet: C, batch 32 of 28x28x1 (DARTS 5 cells, NB201 5 cells
+// per stage), or with paper=1 the DARTS paper search config (C=16, 8 cells,
+// batch 64, 32x32x3). Reports ms per step (the strategy's whole step:
+// alpha and weight updates) and the process's peak RSS during the steps
+// (run one benchmark per process for a clean peak: bench/steps.sh).
+void BM_StrategyStep(benchmark::State& state) {
+  torch::set_num_threads(static_cast<int>(state.range(4)));
+  torch::manual_seed(0);
+  const bool nb201 = state.range(0) == 1, paper = state.range(3) == 1;
+  const auto& name = kStrategies.at(state.range(1));
+  std::unique_ptr<nas::search_space::SearchSpace> space;
+  if (nb201) {
+    space = std::make_unique<nas::search_space::Nb201Space>(
+        nas::search_space::Nb201Space::default_options());
+  } else {
+    space = std::make_unique<DartsSpace>(DartsSpace::default_options());
+  }
+  NetworkOptions o = space->search_defaults();
+  o.C = state.range(2);
+  o.layers = paper ? 8 : 5;
+  o.cells_per_stage = 5;
+  o.in_channels = paper ? 3 : 1;
+  o.input_size = paper ? 32 : 28;
+  const int64_t batch = paper ? 64 : 32;
+  nas::strategies::StrategyRegistry registry("strategy");
+  nas::strategies::register_builtin_strategies(registry);
+  nlohmann::json options = nlohmann::json::object();
+  if (state.range(1) == 1) options["order"] = 2;
+  if (name == "proxyless") options["warmup_epochs"] = 0;
+  auto strategy = registry.create(name, options);
+  nas::core::Rng rng(0);
+  nas::strategies::SearchContext ctx;
+  ctx.space = space.get();
+  ctx.supernet = space->build_supernet(o);
+  ctx.rng = &rng;
+  ctx.epochs = 10;
+  ctx.steps_per_epoch = 100;
+  strategy->attach(ctx);
+  strategy->new_epoch(0);
+  const auto shape = std::vector<int64_t>{batch, o.in_channels, o.input_size, o.input_size};
+  nas::Batch train{torch::randn(shape), torch::randint(10, {batch})};
+  nas::Batch val{torch::randn(shape), torch::randint(10, {batch})};
+  strategy->step(train, val);  // warm-up: oneDNN primitives, allocator
+  const bool fresh_peak = reset_peak_rss();
+  for (auto _ : state) strategy->step(train, val);
+  state.counters["peak_MiB"] = peak_rss_mib();
+  state.SetLabel(fmt::format("{} {}{} C={}{}{}", nb201 ? "nb201" : "darts", name,
+                             state.range(1) == 1 ? " 2nd order" : "", o.C,
+                             paper ? " paper config" : "", fresh_peak ? "" : " (peak since start)"));
+}
+BENCHMARK(BM_StrategyStep)
+    ->ArgNames({"space", "strategy", "C", "paper", "threads"})
+    ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4, 5, 6}, {8, 16}, {0}, {2}})
+    ->Args({0, 0, 16, 1, 2})
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
