@@ -44,6 +44,13 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& cho
                                static_cast<int64_t>(choice.ops.size()),
               "EdgeChoice: ", choice.ops.size(), " ops but ",
               choice.weights.numel(), " weights");
+  // Several ops on one edge (a mixture): fused ops and shared pools pay
+  // off; a single path runs the plain ops.
+  int64_t active = 0;
+  for (const int64_t k : choice.ops) {
+    if (k >= 0 && k < size() && !ops_[k]->is_zero()) ++active;
+  }
+  const bool mixture = active > 1;
   for (size_t i = 0; i < choice.ops.size(); ++i) {
     const int64_t k = choice.ops[i];
     TORCH_CHECK(k >= 0 && k < size(), "EdgeChoice op index ", k,
@@ -55,11 +62,13 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& cho
     ++calls_[k];
     const auto w = weighted ? choice.weights[static_cast<int64_t>(i)] : torch::Tensor();
     torch::Tensor y;
-    if (shared) {
+    if (mixture && shared) {
       y = op.forward_shared(x, *shared);
       if (y.defined() && weighted) y = y * w;
     }
-    if (!y.defined()) y = weighted ? op.forward_scaled(x, w) : op.forward(x);
+    if (!y.defined()) {
+      y = !weighted ? op.forward(x) : mixture ? op.forward_scaled(x, w) : op.forward(x) * w;
+    }
     out = out.defined() ? out + y : y;
   }
   if (choice.offset.defined()) {

@@ -79,7 +79,7 @@ ReLUConvBNImpl::ReLUConvBNImpl(int64_t c_in, int64_t c_out, int64_t kernel,
 }
 
 torch::Tensor ReLUConvBNImpl::forward(const torch::Tensor& x) {
-  return relu_conv_bn(x, {conv_bn_unit(conv_, stride_, padding_, bn_)}, is_training());
+  return bn_(conv_(torch::relu(x)));
 }
 
 torch::Tensor ReLUConvBNImpl::forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
@@ -200,7 +200,7 @@ class DilConvImpl : public CandidateOpImpl {
     bn_ = register_module("bn", make_bn(c_out, affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return relu_conv_bn(x, {unit()}, is_training());
+    return bn_(pw_(dw_(torch::relu(x))));
   }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {unit()}, is_training(), w);
@@ -228,7 +228,7 @@ class SepConvImpl : public CandidateOpImpl {
                                                affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training());
+    return second_->forward(first_->forward(x));
   }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training(), w);

@@ -35,9 +35,12 @@ struct SharedResults {
 class CandidateOpImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
-  /// `forward(x) * w` for a 0-dim op weight `w` (DARTS, SNAS, GDAS); ops
-  /// that end in a BatchNorm fold `w` into it, so the unweighted output is
-  /// never kept for the backward pass.
+  /// `forward(x) * w` for a 0-dim op weight `w`, used where many weighted
+  /// ops run on one edge (DARTS, SNAS, ProxylessNAS's two paths). The
+  /// ReLU-conv-BN ops run as one fused node here (`relu_conv_bn.h`: less
+  /// memory, recomputation in backward) with `w` folded into their last
+  /// BatchNorm; `forward` keeps the plain module calls, which are faster
+  /// for a single path, where memory is not the limit.
   virtual torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
     return forward(x) * w;
   }

@@ -48,13 +48,14 @@ TEST(Supernet, SharedPoolsKeepEachOpsRunningStatistics) {
   };
   const auto x = torch::randn({2, 1, 8, 8});
   // Normal cell 0: edges 0, 2, 5, 9 read state 0.
-  auto run = [&](const std::vector<int64_t>& max_pool_edges) {
+  auto run = [&](const std::vector<int64_t>& pool_edges) {
     torch::manual_seed(0);
     auto net = s.build_supernet(tiny(s));
-    std::vector<int64_t> ops(28, -1);
-    for (auto e : max_pool_edges) ops[e] = 1;
+    PathSpec path;
+    path.edges.resize(28);
+    for (auto e : pool_edges) path.edges[e].ops = {1, 2};  // max and avg pool: a mixture
     net->train();
-    net->forward(x, PathSpec::single(ops));
+    net->forward(x, path);
     std::vector<torch::Tensor> means;
     for (int64_t e : {0, 2, 5, 9}) means.push_back(running_mean(*net->mixed_ops()[e].second));
     return means;
