@@ -126,6 +126,9 @@ BENCHMARK(BM_DepthwiseConv)
     ->UseRealTime();
 
 // Peak resident memory of this process since the last reset (VmHWM), MiB.
+// NOTE: not core::peak_rss_mib(): getrusage's ru_maxrss is the lifetime
+// peak, which clear_refs does not reset, so one process could not report
+// each benchmark's own peak.
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
   std::string line;
