@@ -9,6 +9,8 @@
 #include <zlib.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
 
 namespace nas::core {
 
@@ -75,7 +77,8 @@ void save_checked(torch::serialize::OutputArchive& archive, const std::string& p
   }
 }
 
-void load_checked(torch::serialize::InputArchive& archive, const std::string& path) {
+void load_checked(torch::serialize::InputArchive& archive, const std::string& path,
+                  const torch::Device& device) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("{}: no such checkpoint (or not readable)", path));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -99,10 +102,27 @@ void load_checked(torch::serialize::InputArchive& archive, const std::string& pa
   }
   std::istringstream stream(bytes);
   try {
-    archive.load_from(stream);
+    archive.load_from(stream, device);
   } catch (const c10::Error& e) {
     throw Error(fmt::format("{}: not a readable checkpoint ({})", path,
                             std::string(e.what_without_backtrace())));
+  }
+}
+
+void write_generators(torch::serialize::OutputArchive& archive, const torch::Device& device) {
+  archive.write("torch_rng", torch_rng_state());
+  if (device.is_cuda()) archive.write("cuda_rng", torch_rng_state(device));
+}
+
+void read_generators(torch::serialize::InputArchive& archive, const torch::Device& device) {
+  torch::Tensor cpu, cuda;
+  archive.read("torch_rng", cpu);
+  set_torch_rng_state(cpu);
+  if (!device.is_cuda()) return;
+  if (archive.try_read("cuda_rng", cuda)) {
+    set_torch_rng_state(cuda, device);
+  } else {
+    info("note: the checkpoint was made on the CPU; the CUDA generator keeps its seeding");
   }
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <c10/core/Device.h>
 #include <torch/serialize/archive.h>
 
 namespace nas::core {
@@ -12,8 +13,18 @@ namespace nas::core {
 /// (temporary file + rename). Loading verifies size and checksum first, so
 /// a truncated or bit-flipped checkpoint is an Error naming the file, never
 /// a silent resume with other numbers.
+/// Loading maps every tensor to `device` (a checkpoint made on CUDA loads on
+/// the CPU, for `nas show` or evaluation, and the other way round).
 void save_checked(torch::serialize::OutputArchive& archive, const std::string& path);
-void load_checked(torch::serialize::InputArchive& archive, const std::string& path);
+void load_checked(torch::serialize::InputArchive& archive, const std::string& path,
+                  const torch::Device& device = torch::kCPU);
+
+/// Torch's generators into/from a checkpoint: the CPU's ("torch_rng") and,
+/// on a CUDA device, that device's ("cuda_rng"). Resumed on the CPU, a CUDA
+/// checkpoint's CUDA state is not needed; resumed on CUDA, a CPU checkpoint
+/// has none and the CUDA generator keeps its seeding (a note says so).
+void write_generators(torch::serialize::OutputArchive& archive, const torch::Device& device);
+void read_generators(torch::serialize::InputArchive& archive, const torch::Device& device);
 
 /// What fixes the computation of a run: the resolved config without the
 /// keys that only say how or where to compute (threads, device, out).

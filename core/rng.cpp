@@ -2,8 +2,8 @@
 
 #include <sstream>
 
+#include <ATen/Context.h>
 #include <torch/cuda.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
 #include "core/error.h"
@@ -55,16 +55,16 @@ void Rng::set_state(const std::string& state) {
   if (in.fail()) throw Error("corrupt random-number-generator state");
 }
 
-torch::Tensor torch_rng_state() {
-  auto gen = at::detail::getDefaultCPUGenerator();
+torch::Tensor torch_rng_state(const torch::Device& device) {
+  auto gen = at::globalContext().defaultGenerator(device);
   std::lock_guard<std::mutex> lock(gen.mutex());
   return gen.get_state();
 }
 
-void set_torch_rng_state(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
+void set_torch_rng_state(const torch::Tensor& state, const torch::Device& device) {
+  auto gen = at::globalContext().defaultGenerator(device);
   std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
+  gen.set_state(state.cpu());
 }
 
 void seed_everything(uint64_t seed) {

@@ -38,9 +38,11 @@ class Rng {
 /// Mixes integers into one well-spread seed (splitmix64).
 uint64_t mix_seed(uint64_t a, uint64_t b);
 
-/// State of torch's default CPU generator (for checkpoints), and its restore.
-torch::Tensor torch_rng_state();
-void set_torch_rng_state(const torch::Tensor& state);
+/// State of torch's default generator of `device` (the CPU's, or a CUDA
+/// device's) for checkpoints, and its restore (`state` may sit on any
+/// device: it is copied to the CPU first).
+torch::Tensor torch_rng_state(const torch::Device& device = torch::kCPU);
+void set_torch_rng_state(const torch::Tensor& state, const torch::Device& device = torch::kCPU);
 
 /// Seeds every generator the toolkit uses: torch's CPU (and CUDA, when
 /// present) generators. Our own Rng streams are seeded from the same value.

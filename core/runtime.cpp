@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <fmt/format.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -30,11 +31,16 @@ torch::Device parse_device(const std::string& text) {
       }
       index = std::stoi(text.substr(5));
     }
+    if (!torch_has_cuda()) {
+      throw ConfigError(fmt::format(
+          "--device {}: this naskit is built against a CPU LibTorch ({}); build it for CUDA "
+          "(scripts/build.sh --cuda, see the README's \"Building for CUDA\") or use --device cpu",
+          text, torch_version()));
+    }
     if (!torch::cuda::is_available()) {
       throw ConfigError(fmt::format(
-          "--device {}: this LibTorch ({}) has no usable CUDA device; build "
-          "naskit against a CUDA LibTorch (-DCMAKE_PREFIX_PATH=/path/to/"
-          "libtorch) on a machine with a GPU, or use --device cpu",
+          "--device {}: LibTorch {} has CUDA but sees no CUDA device (no GPU, no driver, or "
+          "CUDA_VISIBLE_DEVICES hides them); use --device cpu",
           text, torch_version()));
     }
     if (index >= static_cast<int>(torch::cuda::device_count())) {
@@ -62,6 +68,11 @@ int set_threads(int threads) {
 }
 
 std::string torch_version() { return TORCH_VERSION; }
+
+bool torch_has_cuda() {
+  // libc10_cuda registers CUDA's device guard when it loads, driver or not.
+  return c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA);
+}
 
 double available_memory_mib() {
   std::ifstream in("/proc/meminfo");
@@ -102,6 +113,7 @@ nlohmann::json environment_info(const torch::Device& device, int threads) {
       {"toolkit_version", toolkit_version()},
       {"git_commit", git_commit()},
       {"libtorch_version", torch_version()},
+      {"libtorch_cuda", torch_has_cuda()},
       {"cuda_available", torch::cuda::is_available()},
       {"cuda_devices", torch::cuda::device_count()},
       {"device", device.str()},

@@ -7,8 +7,9 @@
 
 namespace nas::core {
 
-/// Parses `cpu`, `cuda` or `cuda:N`. ConfigError for anything else, and an
-/// Error saying how to get a CUDA build when CUDA is asked for but absent.
+/// Parses `cpu`, `cuda` or `cuda:N`. ConfigError for anything else, and one
+/// saying how to get a CUDA build (or that no device is seen) when CUDA is
+/// asked for but absent.
 torch::Device parse_device(const std::string& text);
 
 /// Sets LibTorch's intra-op threads; 0 means all cores (LibTorch picks 1 on
@@ -19,6 +20,8 @@ int set_threads(int threads);
 const char* toolkit_version();
 const char* git_commit();
 std::string torch_version();
+/// Whether this LibTorch was built with CUDA (whether or not a device is seen).
+bool torch_has_cuda();
 
 /// Peak resident memory of this process in MiB (CPU), and the peak CUDA
 /// memory allocated in MiB when `device` is CUDA (0 otherwise).

@@ -176,7 +176,7 @@ void SupernetEstimator::attach(const EstimatorContext& ctx) {
   model_.supernet = ctx.space->build_supernet(supernet_sizes(
       *ctx.space, config.at("network"), split_.num_classes, split_.channels, split_.input_size));
   torch::serialize::InputArchive archive, net_archive;
-  core::load_checked(archive, checkpoint);
+  core::load_checked(archive, checkpoint, ctx.device);
   try {
     archive.read("supernet", net_archive);
     model_.supernet->load(net_archive);

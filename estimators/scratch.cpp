@@ -97,7 +97,7 @@ void save_train_checkpoint(const std::string& path, const nlohmann::json& finger
   archive.write("network", net_archive);
   archive.write("optimizer", opt_archive);
   archive.write("epoch", torch::tensor(next_epoch, torch::kInt64));
-  archive.write("torch_rng", core::torch_rng_state());
+  core::write_generators(archive, net.parameters().front().device());
   archive.write("metrics",
                 torch::tensor({r.train.loss, r.train.accuracy, r.test.loss,
                                r.test.accuracy, static_cast<double>(r.test.count),
@@ -111,18 +111,19 @@ int64_t load_train_checkpoint(const std::string& path, const nlohmann::json& fin
                               search_space::NetworkImpl& net,
                               torch::optim::SGD& optimizer, TrainResult& r) {
   torch::serialize::InputArchive archive, net_archive, opt_archive;
-  core::load_checked(archive, path);
+  const auto device = net.parameters().front().device();
+  core::load_checked(archive, path, device);
   if (!fingerprint.is_null()) core::check_fingerprint(archive, fingerprint, path);
   try {
   archive.read("network", net_archive);
   archive.read("optimizer", opt_archive);
   net.load(net_archive);
   optimizer.load(opt_archive);
-  torch::Tensor epoch, rng, metrics;
+  torch::Tensor epoch, metrics;
   archive.read("epoch", epoch);
-  archive.read("torch_rng", rng);
   archive.read("metrics", metrics);
-  core::set_torch_rng_state(rng);
+  core::read_generators(archive, device);
+  metrics = metrics.cpu();
   const auto* m = metrics.data_ptr<double>();
   r.train = {m[0], m[1], 0};
   r.test = {m[2], m[3], static_cast<int64_t>(m[4])};

@@ -49,18 +49,17 @@ void Run::open(const std::function<void(torch::serialize::InputArchive&)>& load)
   if (resume) {
     const auto path = dir.file("checkpoint.pt");
     torch::serialize::InputArchive archive;
-    core::load_checked(archive, path);
+    core::load_checked(archive, path, device);
     core::check_fingerprint(archive, config, path);
     try {
-      torch::Tensor seconds, log_lines, torch_rng;
+      torch::Tensor seconds, log_lines;
       c10::IValue rng_state;
       archive.read("seconds", seconds);
       archive.read("log_lines", log_lines);
-      archive.read("torch_rng", torch_rng);
       archive.read("rng", rng_state);
       seconds_before_ = seconds.item<double>();
       dir.truncate_log(log_lines.item<int64_t>());
-      core::set_torch_rng_state(torch_rng);
+      core::read_generators(archive, device);
       rng.set_state(rng_state.toStringRef());
       load(archive);
     } catch (const c10::Error& e) {
@@ -77,7 +76,7 @@ void Run::save_checkpoint(const std::function<void(torch::serialize::OutputArchi
   save(archive);
   archive.write("seconds", torch::tensor(seconds < 0 ? elapsed() : seconds, torch::kFloat64));
   archive.write("log_lines", torch::tensor(dir.log_lines(), torch::kInt64));
-  archive.write("torch_rng", core::torch_rng_state());
+  core::write_generators(archive, device);
   archive.write("rng", c10::IValue(rng.state()));
   core::write_fingerprint(archive, config);
   core::save_checked(archive, dir.file("checkpoint.pt"));

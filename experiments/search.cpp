@@ -44,7 +44,8 @@ struct EpochSums {
                          torch::kFloat64);
   }
   static EpochSums from_tensor(const torch::Tensor& t) {
-    const auto* p = t.data_ptr<double>();
+    const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();  // loaded onto the run's device
+    const auto* p = c.data_ptr<double>();
     return {p[0], p[1], p[2], p[3], p[4], p[5]};
   }
   static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }

@@ -42,10 +42,10 @@ struct Timing {
   nlohmann::json to_json() const;
 };
 
-/// Times `fn` on `device`: wall clock on the CPU; on a CUDA device the
-/// stream is synchronised before and after each sample, so the wall clock
-/// spans the queued kernels (CUDA events need the CUDA headers, which a
-/// CPU LibTorch lacks).
+/// Times `fn` on `device`: wall clock on the CPU; on a CUDA device CUDA
+/// events recorded on the current stream around each sample (LibTorch 2.x;
+/// with 1.13, whose events cannot time, the stream is synchronised before
+/// and after each sample and the host clock spans the queued kernels).
 Timing time_calls(const std::function<void()>& fn, const torch::Device& device,
                   const TimingOptions& options);
 
@@ -60,7 +60,7 @@ std::vector<Timing> time_interleaved(
     const std::function<void(size_t, int64_t, const Timing&)>& on_done);
 
 /// The device a table was measured on: CPU model, threads, LibTorch
-/// version, device, batch.
+/// version, device, clock ("device events" or "host"), batch.
 nlohmann::json device_info(const torch::Device& device, int threads, int64_t batch);
 
 }  // namespace nas::hardware

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/options.h"
+#include "core/torch_compat.h"
 
 namespace nas::strategies {
 
@@ -88,7 +89,7 @@ torch::Tensor Darts::second_order_gradient(const Batch& train,
     auto& state = w_optimizer_->state();
     for_each_weight(weights_, [&](torch::Tensor& w, size_t i) {
       auto step = g[i] + wd * w;
-      auto it = state.find(c10::guts::to_string(w.unsafeGetTensorImpl()));
+      auto it = state.find(compat::optimizer_state_key(w));
       if (it != state.end()) {
         auto& s = static_cast<torch::optim::SGDParamState&>(*it->second);
         if (s.momentum_buffer().defined()) step = step + mu * s.momentum_buffer();

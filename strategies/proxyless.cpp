@@ -153,7 +153,7 @@ torch::Tensor Proxyless::alpha_step(const Batch& val, const std::vector<Gates>& 
   // BinaryConnect estimate on the involved ops' renormalised probabilities
   // (Eq. 4); no update where the active op is `none`.
   auto grad = torch::zeros_like(alpha_);
-  auto rows = torch::ones({d_count}, torch::kBool);
+  auto rows = torch::ones({d_count}, torch::kBool);  // CPU: read per decision below
   auto mask = torch::full_like(alpha_, -std::numeric_limits<double>::infinity());
   for (int64_t d = 0; d < d_count; ++d) {
     const auto& inv = gates[d].involved;

@@ -53,10 +53,11 @@ void print_version() {
   const int threads = core::set_threads(0);
   fmt::print("naskit {} (git {})\n", core::toolkit_version(), core::git_commit());
   fmt::print("LibTorch {}\n", core::torch_version());
-  fmt::print("device: cpu{}\n", torch::cuda::is_available()
-                                    ? fmt::format(", cuda ({} devices)",
-                                                  torch::cuda::device_count())
-                                    : " (CUDA not available in this build)");
+  fmt::print("device: cpu{}\n",
+             torch::cuda::is_available()
+                 ? fmt::format(", cuda ({} devices)", torch::cuda::device_count())
+                 : (core::torch_has_cuda() ? " (LibTorch has CUDA; no CUDA device seen)"
+                                           : " (CPU LibTorch: no CUDA in this build)"));
   fmt::print("threads: {} (default: all cores; set with --threads)\n", threads);
 }
 

@@ -39,7 +39,7 @@ class TempDir {
   static inline const unsigned salt_ = std::random_device{}();  // per test file
 };
 
-nlohmann::json tiny_config(const std::string& out, int64_t seed) {
+[[maybe_unused]] nlohmann::json tiny_config(const std::string& out, int64_t seed) {
   nlohmann::json layer = {
       {"seed", seed},
       {"threads", 1},
@@ -63,7 +63,8 @@ struct InterruptGuard {
 
 /// A run's log (log.jsonl, or trials.jsonl) without the wall-clock and
 /// memory fields.
-std::vector<nlohmann::json> log_of(const std::string& dir, const std::string& log = "log.jsonl") {
+[[maybe_unused]] std::vector<nlohmann::json> log_of(const std::string& dir,
+                                                     const std::string& log = "log.jsonl") {
   std::vector<nlohmann::json> lines;
   std::istringstream in(core::read_text_file(dir + "/" + log));
   std::string line;
