@@ -23,7 +23,7 @@ if [[ ! -f "$venv/.complete" ]]; then
     fail "PyPI's torch $version needs Python >= 3.10; found $("$python" --version 2>&1)"
   mkdir -p "$cache"
   rm -rf "$venv"
-  echo "naskit cuda: installing torch==$version from PyPI into $venv (about 3 GB download, 5.3 GB on disk)" >&2
+  echo "naskit cuda: installing torch==$version from PyPI into $venv (5.3 GB on disk; about a minute on a fast link)" >&2
   "$python" -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
   "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check "torch==$version" >&2 ||
     fail "pip could not install torch==$version (is PyPI reachable?)"
