@@ -17,6 +17,7 @@
 #include "search_space/darts_space.h"
 #include "search_space/depthwise.h"
 #include "search_space/nb201_space.h"
+#include "search_space/pointwise.h"
 #include "strategies/strategy.h"
 #include "strategies/darts.h"
 
@@ -25,6 +26,14 @@ namespace {
 using nas::search_space::DartsSpace;
 using nas::search_space::NetworkOptions;
 using nas::search_space::PathSpec;
+
+// NAS_PROFILE=trace.json: LibTorch's op-level trace of the timed passes
+// (chrome://tracing format; bench/profile_summary.py sums it per op).
+std::unique_ptr<torch::autograd::profiler::RecordProfile> profile_if_asked() {
+  const char* file = std::getenv("NAS_PROFILE");
+  if (file == nullptr) return nullptr;
+  return std::make_unique<torch::autograd::profiler::RecordProfile>(file);
+}
 
 NetworkOptions sizes(int64_t C) {
   NetworkOptions o = DartsSpace(DartsSpace::default_options()).search_defaults();
@@ -45,12 +54,7 @@ void BM_SupernetForwardBackward(benchmark::State& state) {
   const auto x = torch::randn({32, 1, 28, 28});
   const auto y = torch::randint(10, {32});
   const auto alpha = torch::softmax(torch::randn({28, 8}), 1);
-  // NAS_PROFILE=trace.json: LibTorch's op-level trace of the timed passes
-  // (chrome://tracing format; bench/profile_summary.py sums it per op).
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-  if (const char* file = std::getenv("NAS_PROFILE")) {
-    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(file);
-  }
+  const auto profile = profile_if_asked();
   for (auto _ : state) {
     const auto path = weighted ? PathSpec::weighted_all(alpha)
                                : space.path_of(space.sample(rng, false));
@@ -125,6 +129,36 @@ BENCHMARK(BM_DepthwiseConv)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// One 1x1 convolution at the DARTS search sizes (C channels in and out,
+// 224/C pixels square, batch 32): naskit's kernel vs ATen's (oneDNN);
+// bwd 0 = forward, 1 = input and weight gradients, 2 = input gradient alone.
+void BM_PointwiseConv(benchmark::State& state) {
+  torch::set_num_threads(2);
+  const int64_t c = state.range(0), hw = 224 / c;
+  const bool own = state.range(1) == 1;
+  const int64_t bwd = state.range(2);
+  const auto x = torch::randn({32, c, hw, hw});
+  const auto w = torch::randn({c, c, 1, 1});
+  const auto grad = torch::randn({32, c, hw, hw});
+  for (auto _ : state) {
+    if (bwd == 0) {
+      benchmark::DoNotOptimize(own ? nas::search_space::pointwise_conv(x, w) : torch::conv2d(x, w));
+    } else if (own) {
+      benchmark::DoNotOptimize(nas::search_space::pointwise_conv_backward(grad, x, w, true, bwd == 1));
+    } else {
+      benchmark::DoNotOptimize(at::convolution_backward(grad, x, w, c10::nullopt, {1, 1}, {0, 0},
+                                                        {1, 1}, false, {0, 0}, 1,
+                                                        {true, bwd == 1, false}));
+    }
+  }
+  state.SetLabel(own ? "naskit kernel" : "ATen/oneDNN");
+}
+BENCHMARK(BM_PointwiseConv)
+    ->ArgNames({"C", "own", "bwd"})
+    ->ArgsProduct({{8, 16, 32}, {0, 1}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // Peak resident memory of this process since the last reset (VmHWM), MiB.
 // NOTE: not core::peak_rss_mib(): getrusage's ru_maxrss is the lifetime
 // peak, which clear_refs does not reset, so one process could not report
@@ -192,6 +226,7 @@ void BM_StrategyStep(benchmark::State& state) {
   nas::Batch val{torch::randn(shape), torch::randint(10, {batch})};
   strategy->step(train, val);  // warm-up: oneDNN primitives, allocator
   const bool fresh_peak = reset_peak_rss();
+  const auto profile = profile_if_asked();
   for (auto _ : state) strategy->step(train, val);
   state.counters["peak_MiB"] = peak_rss_mib();
   state.SetLabel(fmt::format("{} {}{} C={}{}{}", nb201 ? "nb201" : "darts", name,

@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "search_space/pointwise.h"
+
 namespace nas::search_space {
 
 namespace {
@@ -154,6 +156,35 @@ std::pair<torch::Tensor, torch::Tensor> bn_statistics(const torch::Tensor& p, co
   return {mean, torch::rsqrt(var + s.eps)};
 }
 
+/// The unit's conv is a 1x1, stride-1 convolution without bias (naskit's
+/// own kernel on the CPU).
+bool is_pointwise(const UnitShape& s, const torch::Tensor& conv_weight) {
+  return !s.has_bias && s.stride == 1 && s.padding == 0 && conv_weight.size(2) == 1 &&
+         conv_weight.size(3) == 1;
+}
+
+/// The conv's backward: its weight (and bias) gradients into `out`, the
+/// gradient w.r.t. its input returned (undefined unless `need_input`).
+torch::Tensor conv_backward(const torch::Tensor& g_p, const torch::Tensor& conv_in,
+                            const std::vector<torch::Tensor>& saved, const UnitShape& s,
+                            size_t conv_w, size_t conv_b, bool need_input, bool need_weight,
+                            bool need_bias, variable_list& out) {
+  if (is_pointwise(s, saved[conv_w])) {
+    auto [g_in, g_w] = pointwise_conv_backward(g_p, conv_in, saved[conv_w], need_input, need_weight);
+    out[conv_w] = g_w;
+    return g_in;
+  }
+  const std::vector<int64_t> bias_shape{s.has_bias ? saved[conv_b].size(0) : 0};
+  const at::OptionalIntArrayRef bias_sizes =
+      s.has_bias ? at::OptionalIntArrayRef(bias_shape) : c10::nullopt;
+  auto [g_in, g_w, g_b] = at::convolution_backward(
+      g_p, conv_in, saved[conv_w], bias_sizes, {s.stride, s.stride}, {s.padding, s.padding},
+      {1, 1}, false, {0, 0}, 1, {need_input, need_weight, s.has_bias && need_bias});
+  out[conv_w] = g_w;
+  if (s.has_bias) out[conv_b] = g_b;
+  return g_in;
+}
+
 struct ChainSpec {
   const std::vector<ConvBnUnit>* units;
   bool training;
@@ -175,7 +206,9 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
       const auto s = shape_of(u, spec.training);
       const auto in =
           s.has_dw ? depthwise_conv(h, u.dw_weight, u.dw, /*relu_input=*/true) : torch::relu(h);
-      auto p = torch::conv2d(in, u.conv_weight, u.conv_bias, u.stride, u.padding);
+      auto p = is_pointwise(s, u.conv_weight)
+                   ? pointwise_conv(in, u.conv_weight)
+                   : torch::conv2d(in, u.conv_weight, u.conv_bias, u.stride, u.padding);
       auto [a, b] = bn_statistics(p, u, s, spec.training);
       const bool last = i + 1 == units.size();
       h = bn_apply(p, s, a, b, u.bn_weight, u.bn_bias, last ? scale : torch::Tensor());
@@ -277,15 +310,9 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
       const bool need_input = i > 0 || needs(0);
       const auto conv_in =
           s.has_dw ? depthwise_conv(input, saved[dw], s.dw, true) : torch::relu(input);
-      const std::vector<int64_t> bias_shape{s.has_bias ? saved[conv_b].size(0) : 0};
-      const at::OptionalIntArrayRef bias_sizes =
-          s.has_bias ? at::OptionalIntArrayRef(bias_shape) : c10::nullopt;
-      auto [g_in, g_cw, g_cb] = at::convolution_backward(
-          g_p, conv_in, saved[conv_w], bias_sizes, {s.stride, s.stride}, {s.padding, s.padding},
-          {1, 1}, false, {0, 0}, 1,
-          {need_input || s.has_dw, needs(conv_w), s.has_bias && needs(conv_b)});
-      out[conv_w] = g_cw;
-      if (s.has_bias) out[conv_b] = g_cb;
+      const auto g_in = conv_backward(g_p, conv_in, saved, s, conv_w, conv_b,
+                                      need_input || s.has_dw, needs(conv_w),
+                                      s.has_bias && needs(conv_b), out);
       if (s.has_dw) {
         auto [g_x, g_dw] =
             depthwise_conv_backward(g_in, input, saved[dw], s.dw, true, need_input, needs(dw));

@@ -7,6 +7,7 @@
 
 #include "search_space/depthwise.h"
 #include "search_space/ops.h"
+#include "search_space/pointwise.h"
 #include "search_space/relu_conv_bn.h"
 
 namespace nas::search_space {
@@ -65,6 +66,48 @@ TEST(Depthwise, RejectsMismatchedWeights) {
   EXPECT_THROW(depthwise_conv(x, torch::randn({3, 1, 5, 5}), {3, 1, 1, 1}, false), c10::Error);
   EXPECT_THROW(depthwise_conv(torch::randn({3, 8, 8}), torch::randn({3, 1, 3, 3}), {}, false),
                c10::Error);
+}
+
+TEST(Pointwise, MatchesConv2dForwardAndBackward) {
+  torch::manual_seed(0);
+  // Channel counts around the 4-row blocks, positions around the 16- and
+  // 8-wide vectors (and their scalar tails), float and double.
+  struct Case {
+    int64_t n, ci, co, h, w;
+  };
+  const std::vector<Case> cases = {{2, 3, 4, 4, 4}, {3, 8, 8, 7, 7},  {2, 5, 7, 5, 3},
+                                   {1, 16, 9, 2, 9}, {2, 24, 8, 4, 5}, {1, 1, 1, 1, 1}};
+  for (const auto dtype : {torch::kDouble, torch::kFloat}) {
+    const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
+    for (const auto& k : cases) {
+      const std::string what = std::to_string(k.ci) + "->" + std::to_string(k.co) + " " +
+                               std::to_string(k.h) + "x" + std::to_string(k.w) +
+                               (dtype == torch::kDouble ? " double" : " float");
+      auto x = torch::randn({k.n, k.ci, k.h, k.w}, dtype).requires_grad_();
+      auto w = torch::randn({k.co, k.ci, 1, 1}, dtype).requires_grad_();
+      auto ref = torch::conv2d(x, w);
+      expect_close(pointwise_conv(x.detach(), w.detach()), ref.detach(), what + " forward", tol);
+      const auto g = torch::randn_like(ref);
+      const auto grads = torch::autograd::grad({ref}, {x, w}, {g});
+      const auto [gx, gw] = pointwise_conv_backward(g, x.detach(), w.detach(), true, true);
+      expect_close(gx, grads[0], what + " input gradient", tol);
+      expect_close(gw, grads[1], what + " weight gradient", tol);
+      const auto only_x = pointwise_conv_backward(g, x.detach(), w.detach(), true, false);
+      EXPECT_FALSE(only_x.second.defined());
+      expect_close(only_x.first, grads[0], what + " input gradient alone", tol);
+    }
+  }
+  // Strided (non-contiguous) input: the same values as its contiguous copy.
+  const auto x = torch::randn({2, 6, 5, 5}).transpose(2, 3);
+  const auto w = torch::randn({4, 6, 1, 1});
+  EXPECT_TRUE(torch::equal(pointwise_conv(x, w), pointwise_conv(x.contiguous(), w)));
+}
+
+TEST(Pointwise, RejectsMismatchedWeights) {
+  const auto x = torch::randn({1, 3, 4, 4});
+  EXPECT_THROW(pointwise_conv(x, torch::randn({4, 2, 1, 1})), c10::Error);
+  EXPECT_THROW(pointwise_conv(x, torch::randn({4, 3, 3, 3})), c10::Error);
+  EXPECT_THROW(pointwise_conv(torch::randn({3, 4, 4}), torch::randn({4, 3, 1, 1})), c10::Error);
 }
 
 /// A unit's modules, and the unfused forward of the same chain.
