@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "core/rng.h"
+#include "core/runtime.h"
 #include "data/source.h"
 #include "search_space/darts_space.h"
 #include "search_space/depthwise.h"
@@ -22,6 +23,9 @@
 #include "strategies/darts.h"
 
 namespace {
+
+// As `nas` does first thing: freed memory stays in the process for reuse.
+const bool kMemoryKept = (nas::core::keep_freed_memory(), true);
 
 using nas::search_space::DartsSpace;
 using nas::search_space::NetworkOptions;

@@ -3,6 +3,9 @@
 #include <fstream>
 
 #include <sys/resource.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <thread>
@@ -65,6 +68,14 @@ int set_threads(int threads) {
   }
   torch::set_num_threads(threads);
   return threads;
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  // 32 MiB is glibc's largest mmap threshold on 64-bit systems.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 }
 
 std::string torch_version() { return TORCH_VERSION; }

@@ -16,6 +16,13 @@ torch::Device parse_device(const std::string& text);
 /// some machines, so it is always set explicitly). Returns the count set.
 int set_threads(int threads);
 
+/// Keeps freed memory in the process for reuse (glibc: no mmap below
+/// 32 MiB, no trimming below 512 MiB). A search step allocates and frees
+/// hundreds of activation tensors of 0.1-4 MiB; with glibc's defaults many
+/// of them come fresh from the kernel each step and are paid for again in
+/// page faults. Called first thing by `nas`; a no-op elsewhere than glibc.
+void keep_freed_memory();
+
 /// Toolkit version and the git commit it was built from.
 const char* toolkit_version();
 const char* git_commit();

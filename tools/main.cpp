@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   // First of all, so a signal during start-up or data loading is seen by
   // the run (which then stops cleanly) instead of killing it half-way.
   nas::core::install_interrupt_handlers();
+  nas::core::keep_freed_memory();
   nas::experiments::set_command_line(argc, argv);
   try {
     return nas::tools::dispatch(argc, argv);
