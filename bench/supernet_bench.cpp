@@ -102,25 +102,30 @@ void BM_DartsStep(benchmark::State& state) {
 BENCHMARK(BM_DartsStep)->ArgName("order")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One depthwise conv forward+backward at the DARTS search sizes: naskit's
-// kernel vs ATen's convolution (oneDNN), batch 32.
+// kernel vs ATen's convolution (oneDNN), batch 32, output 224/C pixels
+// square; bwd 0 = forward, 1 = input
+// and weight gradients, 2 = input gradient alone, 3 = weight gradient alone.
 void BM_DepthwiseConv(benchmark::State& state) {
   torch::set_num_threads(2);
-  const int64_t c = state.range(0), hw = 224 / c, k = state.range(1), d = state.range(2);
-  const bool own = state.range(3) == 1;
-  const nas::search_space::DepthwiseGeometry g{k, 1, d * (k - 1) / 2, d};
+  // Stride 2 at a reduction cell's input size (twice its output's).
+  const int64_t s = state.range(3);
+  const int64_t c = state.range(0), hw = 224 * s / c, k = state.range(1), d = state.range(2);
+  const bool own = state.range(4) == 1;
+  const nas::search_space::DepthwiseGeometry g{k, s, d * (k - 1) / 2, d};
   const auto x = torch::randn({32, c, hw, hw});
   const auto w = torch::randn({c, 1, k, k});
-  const auto grad = torch::randn({32, c, hw, hw});
-  const bool fwd = state.range(4) == 0;
+  const auto grad = torch::randn({32, c, (hw - 1) / s + 1, (hw - 1) / s + 1});
+  const int64_t bwd = state.range(5);
+  const bool fwd = bwd == 0;
   const auto r = torch::relu(x);
   for (auto _ : state) {
     if (own) {
       if (fwd) benchmark::DoNotOptimize(nas::search_space::depthwise_conv(x, w, g, true));
       else benchmark::DoNotOptimize(nas::search_space::depthwise_conv_backward(grad, x, w, g, true,
-                                                                          state.range(4) != 3, state.range(4) != 2));
+                                                                          bwd != 3, bwd != 2));
     } else {
-      if (fwd) benchmark::DoNotOptimize(torch::conv2d(torch::relu(x), w, {}, 1, g.padding, d, c));
-      else benchmark::DoNotOptimize(at::convolution_backward(grad, r, w, c10::nullopt, {1, 1},
+      if (fwd) benchmark::DoNotOptimize(torch::conv2d(torch::relu(x), w, {}, s, g.padding, d, c));
+      else benchmark::DoNotOptimize(at::convolution_backward(grad, r, w, c10::nullopt, {s, s},
                                                         {g.padding, g.padding}, {d, d}, false,
                                                         {0, 0}, c, {true, true, false}));
     }
@@ -128,8 +133,8 @@ void BM_DepthwiseConv(benchmark::State& state) {
   state.SetLabel(own ? "naskit kernel" : "ATen/oneDNN");
 }
 BENCHMARK(BM_DepthwiseConv)
-    ->ArgNames({"C", "k", "dil", "own", "bwd"})
-    ->ArgsProduct({{8, 16, 32}, {3, 5}, {1, 2}, {0, 1}, {0, 1, 2, 3}})
+    ->ArgNames({"C", "k", "dil", "stride", "own", "bwd"})
+    ->ArgsProduct({{8, 16, 32}, {3, 5}, {1, 2}, {1, 2}, {0, 1}, {0, 1, 2, 3}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

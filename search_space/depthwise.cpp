@@ -56,6 +56,66 @@ void widen(const T* g, const Plane& p, T* wide) {
   for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * p.wp);
 }
 
+/// A strided plane split by row and column phase: phase (a, b) is the
+/// [hq, wq] plane of buf[s*r + a][s*c + b] (zeros past the edge), so that
+/// the tap (i, j) of every output (oh, ow) reads phase ((i*d) % s,
+/// (j*d) % s) at (oh + i*d/s, ow + j*d/s). The kernels then run over "wide"
+/// rows of wq columns, contiguous and long enough to vectorise, as at
+/// stride 1; `slack` zeros after each phase keep the garbage columns' reads
+/// in bounds.
+struct Phases {
+  int64_t s, hq, wq, slack;
+  Phases(const Plane& p, const DepthwiseGeometry& g)
+      : s(g.stride),
+        hq((p.hp + g.stride - 1) / g.stride),
+        wq((p.wp + g.stride - 1) / g.stride),
+        slack(g.dilation * (g.kernel - 1) / g.stride + 1) {}
+  int64_t size() const { return hq * wq + slack; }
+  int64_t buffer() const { return s * s * size(); }
+  /// Start of tap (i, j)'s reads (or writes) in the phase buffer.
+  int64_t tap(int64_t i, int64_t j, int64_t d) const {
+    const int64_t ri = i * d, cj = j * d;
+    return ((ri % s) * s + cj % s) * size() + (ri / s) * wq + cj / s;
+  }
+};
+
+/// The padded plane `buf` [hp, wp] into its phases (`ph.buffer()` values).
+template <typename T>
+void split_phases(const T* buf, const Plane& p, const Phases& ph, T* out) {
+  std::fill(out, out + ph.buffer(), T(0));
+  for (int64_t a = 0; a < ph.s; ++a) {
+    for (int64_t b = 0; b < ph.s; ++b) {
+      T* dst = out + (a * ph.s + b) * ph.size();
+      for (int64_t r = a; r < p.hp; r += ph.s, dst += ph.wq) {
+        const T* src = buf + r * p.wp;
+        for (int64_t c = b, q = 0; c < p.wp; c += ph.s, ++q) dst[q] = src[c];
+      }
+    }
+  }
+}
+
+/// The phases back into the padded plane `buf` [hp, wp].
+template <typename T>
+void merge_phases(const T* in, const Plane& p, const Phases& ph, T* buf) {
+  for (int64_t a = 0; a < ph.s; ++a) {
+    for (int64_t b = 0; b < ph.s; ++b) {
+      const T* src = in + (a * ph.s + b) * ph.size();
+      for (int64_t r = a; r < p.hp; r += ph.s, src += ph.wq) {
+        T* dst = buf + r * p.wp;
+        for (int64_t c = b, q = 0; c < p.wp; c += ph.s, ++q) dst[c] = src[q];
+      }
+    }
+  }
+}
+
+/// The gradient plane [Ho, Wo] spread onto wide rows [Ho, width] (garbage
+/// columns zero).
+template <typename T>
+void widen_to(const T* g, const Plane& p, int64_t width, T* wide) {
+  std::fill(wide, wide + p.ho * width, T(0));
+  for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * width);
+}
+
 /// 32 bytes of T (8 floats, 4 doubles): one AVX register where the kernels
 /// are built for AVX2, two SSE registers otherwise.
 template <typename T>
@@ -151,33 +211,31 @@ void forward_kernel(const torch::Tensor& x, const torch::Tensor& weight, const D
   const T* xd = x.data_ptr<T>();
   const T* wd = weight.data_ptr<T>();
   T* yd = y.data_ptr<T>();
+  const Phases ph(p, g);
   at::parallel_for(0, x.size(0) * channels, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp);
+    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     for (int64_t plane = begin; plane < end; ++plane) {
       pad_plane(xd + plane * p.h * p.w, p, g.padding, relu, buf.data());
       const T* w = wd + (plane % channels) * k * k;
       T* out = yd + plane * p.ho * p.wo;
+      std::fill(wide.begin(), wide.end(), T(0));
+      int64_t width = p.wp;
       if (s == 1) {
-        std::fill(wide.begin(), wide.end(), T(0));
         for (int64_t i = 0; i < k; ++i) {
           row_taps(w + i * k, buf.data() + i * d * p.wp, k, d, p.ho * p.wp, wide.data());
         }
-        for (int64_t r = 0; r < p.ho; ++r) {
-          std::copy(wide.data() + r * p.wp, wide.data() + r * p.wp + p.wo, out + r * p.wo);
-        }
-        continue;
-      }
-      std::fill(out, out + p.ho * p.wo, T(0));
-      for (int64_t oh = 0; oh < p.ho; ++oh) {
-        T* row_out = out + oh * p.wo;
+      } else {
+        split_phases(buf.data(), p, ph, phases.data());
+        width = ph.wq;
         for (int64_t i = 0; i < k; ++i) {
-          const T* row_in = buf.data() + (oh * s + i * d) * p.wp;
           for (int64_t j = 0; j < k; ++j) {
-            const T wv = w[i * k + j];
-            const T* in = row_in + j * d;
-            for (int64_t ow = 0; ow < p.wo; ++ow) row_out[ow] += wv * in[ow * s];
+            row_taps<T, 1>(w + i * k + j, phases.data() + ph.tap(i, j, d), 0, p.ho * width,
+                           wide.data());
           }
         }
+      }
+      for (int64_t r = 0; r < p.ho; ++r) {
+        std::copy(wide.data() + r * width, wide.data() + r * width + p.wo, out + r * p.wo);
       }
     }
   });
@@ -193,8 +251,9 @@ void input_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
   const T* xd = x.data_ptr<T>();
   const T* wd = weight.data_ptr<T>();
   T* gxd = gx.data_ptr<T>();
+  const Phases ph(p, g);
   at::parallel_for(0, x.size(0) * channels, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp);
+    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     for (int64_t plane = begin; plane < end; ++plane) {
       std::fill(buf.begin(), buf.end(), T(0));
       const T* w = wd + (plane % channels) * k * k;
@@ -207,17 +266,16 @@ void input_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
           }
         }
       } else {
-        for (int64_t oh = 0; oh < p.ho; ++oh) {
-          const T* row_g = go + oh * p.wo;
-          for (int64_t i = 0; i < k; ++i) {
-            T* row_in = buf.data() + (oh * s + i * d) * p.wp;
-            for (int64_t j = 0; j < k; ++j) {
-              const T wv = w[i * k + j];
-              T* in = row_in + j * d;
-              for (int64_t ow = 0; ow < p.wo; ++ow) in[ow * s] += wv * row_g[ow];
-            }
+        // Scatter into the phases (garbage columns of the gradient are
+        // zero), then back into the padded plane.
+        widen_to(go, p, ph.wq, wide.data());
+        std::fill(phases.begin(), phases.end(), T(0));
+        for (int64_t i = 0; i < k; ++i) {
+          for (int64_t j = 0; j < k; ++j) {
+            axpy(w[i * k + j], wide.data(), phases.data() + ph.tap(i, j, d), p.ho * ph.wq);
           }
         }
+        merge_phases(phases.data(), p, ph, buf.data());
       }
       const T* xs = xd + plane * p.h * p.w;
       T* out = gxd + plane * p.h * p.w;
@@ -246,8 +304,9 @@ void weight_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
   T* gwd = gw.data_ptr<T>();
   // NOTE: one channel per task and samples summed in order, so the weight
   // gradient does not depend on the number of threads.
+  const Phases ph(p, g);
   at::parallel_for(0, channels, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp);
+    std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     std::vector<double> acc(k * k);
     for (int64_t c = begin; c < end; ++c) {
       std::fill(acc.begin(), acc.end(), 0.0);
@@ -262,16 +321,14 @@ void weight_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
           }
           continue;
         }
-        for (int64_t oh = 0; oh < p.ho; ++oh) {
-          const T* row_g = go + oh * p.wo;
-          for (int64_t i = 0; i < k; ++i) {
-            const T* row_in = buf.data() + (oh * s + i * d) * p.wp;
-            for (int64_t j = 0; j < k; ++j) {
-              const T* in = row_in + j * d;
-              T sum = 0;
-              for (int64_t ow = 0; ow < p.wo; ++ow) sum += row_g[ow] * in[ow * s];
-              acc[i * k + j] += sum;
-            }
+        // Garbage columns of the widened gradient are zero: their products
+        // add nothing.
+        split_phases(buf.data(), p, ph, phases.data());
+        widen_to(go, p, ph.wq, wide.data());
+        for (int64_t i = 0; i < k; ++i) {
+          for (int64_t j = 0; j < k; ++j) {
+            row_dots<T, 1>(wide.data(), phases.data() + ph.tap(i, j, d), 0, p.ho * ph.wq,
+                           &acc[i * k + j]);
           }
         }
       }

@@ -60,12 +60,75 @@ std::vector<torch::Tensor> params_of(const ConvBnUnit& u) {
 
 torch::Tensor per_channel(const torch::Tensor& v) { return v.view({1, -1, 1, 1}); }
 
+/// The per-channel tensors of a BatchNorm are plain CPU arrays of the
+/// activations' type: its per-channel arithmetic then runs as loops over
+/// C numbers instead of a dozen tiny LibTorch ops per BatchNorm.
+bool cpu_channels(const torch::Tensor& p, std::initializer_list<const torch::Tensor*> v) {
+  if (!p.device().is_cpu() || !p.is_contiguous() ||
+      (p.scalar_type() != torch::kFloat && p.scalar_type() != torch::kDouble)) {
+    return false;
+  }
+  for (const auto* t : v) {
+    if (t->defined() && (!t->device().is_cpu() || !t->is_contiguous() ||
+                         t->scalar_type() != p.scalar_type() || t->dim() > 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// y[n, c] = p[n, c] * alpha[c] + beta[c] over the planes of p.
+template <typename T>
+void channel_affine(const torch::Tensor& p, const std::vector<T>& alpha,
+                    const std::vector<T>& beta, torch::Tensor& y) {
+  const int64_t c = p.size(1), hw = p.size(2) * p.size(3);
+  const T* src = p.data_ptr<T>();
+  T* dst = y.data_ptr<T>();
+  at::parallel_for(0, p.size(0) * c, std::max<int64_t>(1, 16384 / hw), [&](int64_t b, int64_t e) {
+    for (int64_t plane = b; plane < e; ++plane) {
+      const T a = alpha[plane % c], o = beta[plane % c];
+      const T* x = src + plane * hw;
+      T* out = dst + plane * hw;
+#pragma omp simd
+      for (int64_t t = 0; t < hw; ++t) out[t] = x[t] * a + o;
+    }
+  });
+}
+
+template <typename T>
+T value_at(const torch::Tensor& t, int64_t i) {
+  return t.numel() == 1 ? t.data_ptr<T>()[0] : t.data_ptr<T>()[i];
+}
+
 /// BatchNorm output from its input and statistics (`a`, `b`: batch mean and
 /// inverse std, or running mean and variance), times `scale` if defined:
 /// one fused multiply-add, the same arithmetic in forward and backward.
 torch::Tensor bn_apply(const torch::Tensor& p, const UnitShape& s, const torch::Tensor& a,
                        const torch::Tensor& b, const torch::Tensor& weight,
                        const torch::Tensor& bias, const torch::Tensor& scale) {
+  if (cpu_channels(p, {&a, &b, &weight, &bias, &scale})) {
+    auto y = torch::empty_like(p);
+    AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "bn_apply", [&] {
+      const int64_t c = p.size(1);
+      std::vector<scalar_t> alpha(c), beta(c);
+      for (int64_t i = 0; i < c; ++i) {
+        scalar_t al = s.batch_stats ? value_at<scalar_t>(b, i)
+                                    : scalar_t(1) / std::sqrt(value_at<scalar_t>(b, i) +
+                                                              static_cast<scalar_t>(s.eps));
+        if (weight.defined()) al = al * value_at<scalar_t>(weight, i);
+        scalar_t be = -value_at<scalar_t>(a, i) * al;
+        if (bias.defined()) be = be + value_at<scalar_t>(bias, i);
+        if (scale.defined()) {
+          al = al * value_at<scalar_t>(scale, 0);
+          be = be * value_at<scalar_t>(scale, 0);
+        }
+        alpha[i] = al;
+        beta[i] = be;
+      }
+      channel_affine(p, alpha, beta, y);
+    });
+    return y;
+  }
   auto alpha = s.batch_stats ? b : torch::rsqrt(b + s.eps);
   if (weight.defined()) alpha = alpha * weight;
   auto beta = -a * alpha;
@@ -131,13 +194,35 @@ void update_running_statistics(const torch::Tensor& mean, const torch::Tensor& v
                                const torch::Tensor& num_batches_tracked,
                                std::optional<double> momentum) {
   torch::NoGradGuard no_grad;
-  if (num_batches_tracked.defined()) num_batches_tracked.add_(1);
   TORCH_CHECK(momentum || num_batches_tracked.defined(),
               "BatchNorm without momentum needs num_batches_tracked");
-  const double m = momentum ? *momentum : 1.0 / num_batches_tracked.item<double>();
   const double nd = static_cast<double>(n);
+  const double unbiased = nd / std::max(nd - 1.0, 1.0);
+  const bool count_on_cpu = !num_batches_tracked.defined() ||
+                            (num_batches_tracked.device().is_cpu() &&
+                             num_batches_tracked.scalar_type() == torch::kLong);
+  if (count_on_cpu && cpu_channels(running_mean, {&mean, &var, &running_var})) {
+    int64_t count = 0;
+    if (num_batches_tracked.defined()) count = ++num_batches_tracked.data_ptr<int64_t>()[0];
+    const double m = momentum ? *momentum : 1.0 / static_cast<double>(count);
+    AT_DISPATCH_FLOATING_TYPES(running_mean.scalar_type(), "update_running_statistics", [&] {
+      const auto keep = static_cast<scalar_t>(1.0 - m), take = static_cast<scalar_t>(m);
+      const auto factor = static_cast<scalar_t>(unbiased);
+      scalar_t* rm = running_mean.data_ptr<scalar_t>();
+      scalar_t* rv = running_var.data_ptr<scalar_t>();
+      const scalar_t* mu = mean.data_ptr<scalar_t>();
+      const scalar_t* v = var.data_ptr<scalar_t>();
+      for (int64_t i = 0; i < running_mean.numel(); ++i) {
+        rm[i] = rm[i] * keep + mu[i] * take;
+        rv[i] = rv[i] * keep + (v[i] * factor) * take;
+      }
+    });
+    return;
+  }
+  if (num_batches_tracked.defined()) num_batches_tracked.add_(1);
+  const double m = momentum ? *momentum : 1.0 / num_batches_tracked.item<double>();
   running_mean.mul_(1.0 - m).add_(mean, m);
-  running_var.mul_(1.0 - m).add_(var * (nd / std::max(nd - 1.0, 1.0)), m);
+  running_var.mul_(1.0 - m).add_(var * unbiased, m);
 }
 
 namespace {
@@ -152,6 +237,15 @@ std::pair<torch::Tensor, torch::Tensor> bn_statistics(const torch::Tensor& p, co
   if (training && u.running_mean.defined()) {
     update_running_statistics(mean, var, p.numel() / p.size(1), u.running_mean, u.running_var,
                               u.num_batches_tracked, u.momentum);
+  }
+  if (cpu_channels(var, {})) {
+    // The inverse std in place of the variance (no longer needed).
+    AT_DISPATCH_FLOATING_TYPES(var.scalar_type(), "inverse_std", [&] {
+      scalar_t* v = var.data_ptr<scalar_t>();
+      const auto eps = static_cast<scalar_t>(s.eps);
+      for (int64_t i = 0; i < var.numel(); ++i) v[i] = scalar_t(1) / std::sqrt(v[i] + eps);
+    });
+    return {mean, var};
   }
   return {mean, torch::rsqrt(var + s.eps)};
 }
