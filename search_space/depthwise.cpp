@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "search_space/simd.h"
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -116,19 +118,6 @@ void widen_to(const T* g, const Plane& p, int64_t width, T* wide) {
   for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * width);
 }
 
-/// 32 bytes of T (8 floats, 4 doubles): one AVX register where the kernels
-/// are built for AVX2, two SSE registers otherwise.
-template <typename T>
-struct Simd {
-  typedef T Vec __attribute__((vector_size(32)));
-  static constexpr int64_t kLanes = 32 / sizeof(T);
-  static Vec load(const T* p) {
-    Vec v;
-    std::memcpy(&v, p, sizeof(v));
-    return v;
-  }
-};
-
 /// out[j] += sum_t g[t] * row[t + j*d] for the K taps of one kernel row:
 /// K independent vector accumulators (one dot product alone is bound by the
 /// latency of its additions), lanes then the scalar tail summed in order.
@@ -174,7 +163,7 @@ void row_taps(const T* w, const T* row, int64_t d, int64_t n, T* y) {
   for (; t + S::kLanes <= n; t += S::kLanes) {
     auto sum = S::load(y + t);
     for (int j = 0; j < K; ++j) sum += w[j] * S::load(row + t + j * d);
-    std::memcpy(y + t, &sum, sizeof(sum));
+    S::store(y + t, sum);
   }
   for (; t < n; ++t) {
     T sum = y[t];

@@ -4,27 +4,14 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "search_space/simd.h"
+
 #include <cstring>
 #include <vector>
 
 namespace nas::search_space {
 
 namespace {
-
-/// 32 bytes of T (8 floats, 4 doubles): one AVX register where the kernels
-/// are built for AVX2, two SSE registers otherwise.
-template <typename T>
-struct Simd {
-  typedef T Vec __attribute__((vector_size(32)));
-  static constexpr int64_t kLanes = 32 / sizeof(T);
-  static Vec load(const T* p) {
-    Vec v;
-    std::memcpy(&v, p, sizeof(v));
-    return v;
-  }
-  static void store(T* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
-  static Vec splat(T a) { return Vec{} + a; }
-};
 
 /// Y [co_n, P] = W [co_n, ci_n] X [ci_n, P] for one sample (rows of W
 /// `w_stride` apart). Blocks of 4 output channels x 2 vectors of positions
