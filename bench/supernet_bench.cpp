@@ -19,6 +19,7 @@
 #include "search_space/depthwise.h"
 #include "search_space/nb201_space.h"
 #include "search_space/pointwise.h"
+#include "search_space/pool.h"
 #include "strategies/strategy.h"
 #include "strategies/darts.h"
 
@@ -79,6 +80,52 @@ BENCHMARK(BM_SupernetForwardBackward)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// One forward of the DARTS supernet with every op weighted, as the
+// epoch-end evaluation runs it (eval mode, no autograd) or as a training
+// step's forward does (train mode, graph recorded).
+void BM_SupernetForward(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  DartsSpace space(DartsSpace::default_options());
+  auto net = space.build_supernet(sizes(state.range(0)));
+  const bool eval = state.range(1) == 1;
+  const auto x = torch::randn({32, 1, 28, 28});
+  const auto path = PathSpec::weighted_all(torch::softmax(torch::randn({28, 8}), 1));
+  if (eval) net->eval();
+  const auto profile = profile_if_asked();
+  for (auto _ : state) {
+    torch::AutoGradMode grad(!eval);
+    benchmark::DoNotOptimize(net->forward(x, path));
+  }
+  state.SetLabel(eval ? "eval mode, no grad" : "train mode, graph recorded");
+}
+BENCHMARK(BM_SupernetForward)
+    ->ArgNames({"C", "eval"})
+    ->Args({8, 1})
+    ->Args({8, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The weight update after a backward pass: the gradient-norm clip and the
+// SGD step (momentum, weight decay) over every supernet weight, as
+// `OneShotStrategy::weight_step` does it.
+void BM_WeightUpdate(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  DartsSpace space(DartsSpace::default_options());
+  auto net = space.build_supernet(sizes(state.range(0)));
+  auto params = net->parameters();
+  for (auto& p : params) p.mutable_grad() = torch::randn_like(p);
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.025).momentum(0.9).weight_decay(3e-4));
+  const auto profile = profile_if_asked();
+  for (auto _ : state) {
+    torch::nn::utils::clip_grad_norm_(params, 5.0);
+    sgd.step();
+  }
+  state.SetLabel(fmt::format("{} tensors", params.size()));
+}
+BENCHMARK(BM_WeightUpdate)->ArgName("C")->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_DartsStep(benchmark::State& state) {
   torch::set_num_threads(2);
   torch::manual_seed(0);
@@ -135,6 +182,32 @@ void BM_DepthwiseConv(benchmark::State& state) {
 BENCHMARK(BM_DepthwiseConv)
     ->ArgNames({"C", "k", "dil", "stride", "own", "bwd"})
     ->ArgsProduct({{8, 16, 32}, {3, 5}, {1, 2}, {1, 2}, {0, 1}, {0, 1, 2, 3}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// One 3x3 pooling (padding 1) of the DARTS search cells at C channels,
+// 224/C pixels square, batch 32: kind 0 = max, 1 = average (without the
+// padding in the count); bwd 0 = forward without autograd, 1 = forward and
+// backward; naskit's kernel (`pool_3x3`) vs ATen's pools.
+void BM_Pool(benchmark::State& state) {
+  torch::set_num_threads(2);
+  const int64_t c = state.range(0), s = state.range(2), hw = 224 * s / c;
+  const bool max = state.range(1) == 0, bwd = state.range(3) == 1, own = state.range(4) == 1;
+  const auto x = torch::randn({32, c, hw, hw}).requires_grad_(bwd);
+  const auto grad = torch::randn({32, c, (hw - 1) / s + 1, (hw - 1) / s + 1});
+  for (auto _ : state) {
+    torch::AutoGradMode mode(bwd);
+    auto y = own   ? nas::search_space::pool_3x3(x, s, max)
+             : max ? torch::max_pool2d(x, {3, 3}, {s, s}, {1, 1})
+                   : torch::avg_pool2d(x, {3, 3}, {s, s}, {1, 1}, false, false);
+    if (bwd) y.backward(grad);
+    benchmark::DoNotOptimize(y);
+  }
+  state.SetLabel(own ? "naskit kernel" : "ATen");
+}
+BENCHMARK(BM_Pool)
+    ->ArgNames({"C", "avg", "stride", "bwd", "own"})
+    ->ArgsProduct({{8, 16, 32}, {0, 1}, {1, 2}, {0, 1}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

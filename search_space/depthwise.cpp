@@ -4,119 +4,26 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "search_space/planes.h"
 #include "search_space/simd.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 namespace nas::search_space {
 
 namespace {
 
-/// Sizes of one (sample, channel) plane: input H x W, padded Hp x Wp,
-/// output Ho x Wo. At stride 1 the kernels work on "wide" rows: output row
-/// oh is computed for all Wp columns (the last (k-1)*d are garbage, dropped
-/// on copy-out), so each of the k*k taps is one contiguous loop over the
-/// whole plane, long enough to vectorise. `slack` zeros after the padded
-/// plane keep the garbage columns' reads in bounds.
-struct Plane {
-  int64_t h, w, hp, wp, ho, wo, slack;
-  Plane(const torch::Tensor& x, const DepthwiseGeometry& g) {
-    h = x.size(2);
-    w = x.size(3);
-    hp = h + 2 * g.padding;
-    wp = w + 2 * g.padding;
-    ho = (hp - g.dilation * (g.kernel - 1) - 1) / g.stride + 1;
-    wo = (wp - g.dilation * (g.kernel - 1) - 1) / g.stride + 1;
-    slack = g.dilation * (g.kernel - 1);
-  }
-  int64_t buffer() const { return hp * wp + slack; }
-};
+using planes::Phases;
+using planes::Plane;
+using planes::merge_phases;
+using planes::pad_plane;
+using planes::split_phases;
+using planes::widen;
+using planes::widen_to;
 
-/// Copies plane `x` (relu'd when asked) into the middle of the zeroed
-/// padded buffer `buf`.
-template <typename T>
-void pad_plane(const T* x, const Plane& p, int64_t pad, bool relu, T* buf) {
-  std::fill(buf, buf + p.buffer(), T(0));
-  for (int64_t r = 0; r < p.h; ++r) {
-    const T* src = x + r * p.w;
-    T* dst = buf + (r + pad) * p.wp + pad;
-    if (relu) {
-      for (int64_t c = 0; c < p.w; ++c) dst[c] = std::max(src[c], T(0));
-    } else {
-      std::copy(src, src + p.w, dst);
-    }
-  }
-}
-
-/// The gradient plane [Ho, Wo] spread onto wide rows [Ho, Wp] (garbage
-/// columns zero), for stride 1.
-template <typename T>
-void widen(const T* g, const Plane& p, T* wide) {
-  std::fill(wide, wide + p.ho * p.wp, T(0));
-  for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * p.wp);
-}
-
-/// A strided plane split by row and column phase: phase (a, b) is the
-/// [hq, wq] plane of buf[s*r + a][s*c + b] (zeros past the edge), so that
-/// the tap (i, j) of every output (oh, ow) reads phase ((i*d) % s,
-/// (j*d) % s) at (oh + i*d/s, ow + j*d/s). The kernels then run over "wide"
-/// rows of wq columns, contiguous and long enough to vectorise, as at
-/// stride 1; `slack` zeros after each phase keep the garbage columns' reads
-/// in bounds.
-struct Phases {
-  int64_t s, hq, wq, slack;
-  Phases(const Plane& p, const DepthwiseGeometry& g)
-      : s(g.stride),
-        hq((p.hp + g.stride - 1) / g.stride),
-        wq((p.wp + g.stride - 1) / g.stride),
-        slack(g.dilation * (g.kernel - 1) / g.stride + 1) {}
-  int64_t size() const { return hq * wq + slack; }
-  int64_t buffer() const { return s * s * size(); }
-  /// Start of tap (i, j)'s reads (or writes) in the phase buffer.
-  int64_t tap(int64_t i, int64_t j, int64_t d) const {
-    const int64_t ri = i * d, cj = j * d;
-    return ((ri % s) * s + cj % s) * size() + (ri / s) * wq + cj / s;
-  }
-};
-
-/// The padded plane `buf` [hp, wp] into its phases (`ph.buffer()` values).
-template <typename T>
-void split_phases(const T* buf, const Plane& p, const Phases& ph, T* out) {
-  std::fill(out, out + ph.buffer(), T(0));
-  for (int64_t a = 0; a < ph.s; ++a) {
-    for (int64_t b = 0; b < ph.s; ++b) {
-      T* dst = out + (a * ph.s + b) * ph.size();
-      for (int64_t r = a; r < p.hp; r += ph.s, dst += ph.wq) {
-        const T* src = buf + r * p.wp;
-        for (int64_t c = b, q = 0; c < p.wp; c += ph.s, ++q) dst[q] = src[c];
-      }
-    }
-  }
-}
-
-/// The phases back into the padded plane `buf` [hp, wp].
-template <typename T>
-void merge_phases(const T* in, const Plane& p, const Phases& ph, T* buf) {
-  for (int64_t a = 0; a < ph.s; ++a) {
-    for (int64_t b = 0; b < ph.s; ++b) {
-      const T* src = in + (a * ph.s + b) * ph.size();
-      for (int64_t r = a; r < p.hp; r += ph.s, src += ph.wq) {
-        T* dst = buf + r * p.wp;
-        for (int64_t c = b, q = 0; c < p.wp; c += ph.s, ++q) dst[c] = src[q];
-      }
-    }
-  }
-}
-
-/// The gradient plane [Ho, Wo] spread onto wide rows [Ho, width] (garbage
-/// columns zero).
-template <typename T>
-void widen_to(const T* g, const Plane& p, int64_t width, T* wide) {
-  std::fill(wide, wide + p.ho * width, T(0));
-  for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * width);
-}
+/// The window of a depthwise geometry.
+planes::Window window(const DepthwiseGeometry& g) { return {g.kernel, g.stride, g.padding, g.dilation}; }
 
 /// out[j] += sum_t g[t] * row[t + j*d] for the K taps of one kernel row:
 /// K independent vector accumulators (one dot product alone is bound by the
@@ -195,12 +102,12 @@ void axpy(T a, const T* x, T* y, int64_t n) {
 template <typename T>
 void forward_kernel(const torch::Tensor& x, const torch::Tensor& weight, const DepthwiseGeometry& g,
                     bool relu, torch::Tensor& y) {
-  const Plane p(x, g);
+  const Plane p(x, window(g));
   const int64_t channels = x.size(1), k = g.kernel, s = g.stride, d = g.dilation;
   const T* xd = x.data_ptr<T>();
   const T* wd = weight.data_ptr<T>();
   T* yd = y.data_ptr<T>();
-  const Phases ph(p, g);
+  const Phases ph(p, window(g));
   at::parallel_for(0, x.size(0) * channels, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -234,13 +141,13 @@ template <typename T>
 void input_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
                        const torch::Tensor& weight, const DepthwiseGeometry& g, bool relu,
                        torch::Tensor& gx) {
-  const Plane p(x, g);
+  const Plane p(x, window(g));
   const int64_t channels = x.size(1), k = g.kernel, s = g.stride, d = g.dilation;
   const T* gd = grad.data_ptr<T>();
   const T* xd = x.data_ptr<T>();
   const T* wd = weight.data_ptr<T>();
   T* gxd = gx.data_ptr<T>();
-  const Phases ph(p, g);
+  const Phases ph(p, window(g));
   at::parallel_for(0, x.size(0) * channels, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -285,7 +192,7 @@ void input_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
 template <typename T>
 void weight_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
                         const DepthwiseGeometry& g, bool relu, torch::Tensor& gw) {
-  const Plane p(x, g);
+  const Plane p(x, window(g));
   const int64_t n = x.size(0), channels = x.size(1);
   const int64_t k = g.kernel, s = g.stride, d = g.dilation;
   const T* gd = grad.data_ptr<T>();
@@ -293,7 +200,7 @@ void weight_grad_kernel(const torch::Tensor& grad, const torch::Tensor& x,
   T* gwd = gw.data_ptr<T>();
   // NOTE: one channel per task and samples summed in order, so the weight
   // gradient does not depend on the number of threads.
-  const Phases ph(p, g);
+  const Phases ph(p, window(g));
   at::parallel_for(0, channels, 1, [&](int64_t begin, int64_t end) {
     std::vector<T> buf(p.buffer()), wide(p.ho * p.wp), phases(s == 1 ? 0 : ph.buffer());
     std::vector<double> acc(k * k);
@@ -355,7 +262,7 @@ torch::Tensor own_forward(const torch::Tensor& x, const torch::Tensor& weight,
                           const DepthwiseGeometry& g, bool relu_input) {
   const auto xc = x.contiguous();
   const auto wc = weight.contiguous();
-  const Plane p(xc, g);
+  const Plane p(xc, window(g));
   TORCH_CHECK(p.ho > 0 && p.wo > 0, "depthwise_conv: input ", x.sizes(), " too small for kernel ",
               g.kernel, " dilation ", g.dilation);
   auto y = torch::empty({x.size(0), x.size(1), p.ho, p.wo}, x.options());

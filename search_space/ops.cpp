@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "search_space/pool.h"
 
 namespace nas::search_space {
 
@@ -135,18 +136,23 @@ class PoolImpl : public CandidateOpImpl {
     if (bn) bn_ = register_module("bn", make_bn(c, affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    auto y = max_ ? torch::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
-                  : torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1},
-                                      /*ceil_mode=*/false,
-                                      /*count_include_pad=*/false);
+    const auto y = pool_3x3(x, stride_, max_);
     return bn_ ? bn_(y) : y;
   }
-  /// In training mode the pooled, batch-normalised output (BN without
-  /// affine parameters) depends on x alone: it is computed once per state
-  /// and stride; each op still updates its own running statistics from the
-  /// batch statistics, exactly as its BatchNorm would.
+  /// The pooling depends on x alone: it is computed once per state and
+  /// stride. In training mode so is the pooled, batch-normalised output (BN
+  /// without affine parameters), and each op still updates its own running
+  /// statistics from the batch statistics, exactly as its BatchNorm would;
+  /// in eval mode each op's BatchNorm normalises the shared pooling with
+  /// its running statistics.
   torch::Tensor forward_shared(const torch::Tensor& x, SharedResults& shared) override {
-    if (!is_training() || (bn_ && bn_->options.affine())) return {};
+    if (bn_ && bn_->options.affine()) return {};
+    if (!is_training()) {
+      const int64_t kind = max_ ? 3 : 4;
+      const auto* entry = shared.find(x, kind, stride_);
+      if (!entry) entry = &shared.add(x, kind, stride_, {x, pool_3x3(x, stride_, max_), {}, {}});
+      return bn_ ? bn_(entry->output) : entry->output;
+    }
     const int64_t kind = max_ ? 1 : 2;
     const auto* entry = shared.find(x, kind, stride_);
     if (!entry) entry = &shared.add(x, kind, stride_, compute(x));
@@ -164,8 +170,7 @@ class PoolImpl : public CandidateOpImpl {
  private:
   SharedResults::Entry compute(const torch::Tensor& x) {
     SharedResults::Entry e;
-    e.output = max_ ? torch::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
-                    : torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1}, false, false);
+    e.output = pool_3x3(x, stride_, max_);
     if (bn_) {
       {
         torch::NoGradGuard no_grad;

@@ -2,12 +2,15 @@
 // LibTorch modules: same outputs, same running statistics, same gradients
 // (double precision, every parameter and the op weight), and a
 // finite-difference check of the op-weight gradient.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "search_space/depthwise.h"
 #include "search_space/ops.h"
 #include "search_space/pointwise.h"
+#include "search_space/pool.h"
 #include "search_space/relu_conv_bn.h"
 
 namespace nas::search_space {
@@ -108,6 +111,69 @@ TEST(Pointwise, RejectsMismatchedWeights) {
   EXPECT_THROW(pointwise_conv(x, torch::randn({4, 2, 1, 1})), c10::Error);
   EXPECT_THROW(pointwise_conv(x, torch::randn({4, 3, 3, 3})), c10::Error);
   EXPECT_THROW(pointwise_conv(torch::randn({3, 4, 4}), torch::randn({4, 3, 1, 1})), c10::Error);
+}
+
+torch::Tensor aten_pool(const torch::Tensor& x, int64_t stride, bool max) {
+  return max ? torch::max_pool2d(x, {3, 3}, {stride, stride}, {1, 1})
+             : torch::avg_pool2d(x, {3, 3}, {stride, stride}, {1, 1}, false, false);
+}
+
+TEST(Pool, MatchesAtenForwardAndBackward) {
+  torch::manual_seed(0);
+  // Sizes around the 8-wide vectors and their scalar tails, odd sizes at
+  // stride 2, a single pixel; float and double.
+  const std::vector<std::vector<int64_t>> shapes = {
+      {2, 3, 28, 28}, {3, 5, 7, 7}, {2, 4, 14, 14}, {1, 2, 5, 9}, {2, 3, 1, 1}, {1, 1, 2, 3}};
+  for (const auto dtype : {torch::kDouble, torch::kFloat}) {
+    const double tol = dtype == torch::kDouble ? 1e-12 : 1e-6;
+    for (const auto& shape : shapes) {
+      for (const int64_t stride : {1, 2}) {
+        for (const bool max : {true, false}) {
+          const std::string what = fmt::format("{} {} stride {} {}", max ? "max" : "avg",
+                                               fmt::join(shape, "x"), stride,
+                                               dtype == torch::kDouble ? "double" : "float");
+          auto x = torch::randn(shape, dtype).requires_grad_();
+          auto ref = aten_pool(x, stride, max);
+          auto own = pool_3x3(x, stride, max);
+          if (max) {
+            EXPECT_TRUE(torch::equal(own, ref)) << what;
+          } else {
+            expect_close(own, ref, what + " forward", tol);
+          }
+          const auto g = torch::randn_like(ref);
+          const auto want = torch::autograd::grad({ref}, {x}, {g})[0];
+          const auto got = torch::autograd::grad({own}, {x}, {g})[0];
+          expect_close(got, want, what + " gradient", tol);
+        }
+      }
+    }
+  }
+}
+
+TEST(Pool, TiesAndNonFiniteValuesAsAten) {
+  // A constant plane: every window ties, and the gradient goes to the first
+  // tap inside the plane in row-major order, as ATen's does (the sums of
+  // the gradients that meet on one input differ only in their order).
+  for (const int64_t stride : {1, 2}) {
+    auto x = torch::ones({1, 2, 6, 5}, torch::kDouble).requires_grad_();
+    auto ref = aten_pool(x, stride, true);
+    auto own = pool_3x3(x, stride, true);
+    const auto g = torch::randn_like(ref);
+    expect_close(torch::autograd::grad({own}, {x}, {g})[0],
+                 torch::autograd::grad({ref}, {x}, {g})[0],
+                 fmt::format("ties, stride {}", stride), 1e-12);
+  }
+  // A NaN in a window makes its maximum NaN; -inf stays -inf.
+  auto x = torch::randn({1, 1, 4, 4});
+  x[0][0][1][1] = std::numeric_limits<float>::quiet_NaN();
+  x[0][0][3][3] = -std::numeric_limits<float>::infinity();
+  const auto own = pool_3x3(x, 1, true), ref = aten_pool(x, 1, true);
+  EXPECT_TRUE(torch::equal(own.isnan(), ref.isnan()));
+  EXPECT_TRUE(torch::equal(own.nan_to_num(0), ref.nan_to_num(0)));
+  // Non-contiguous input: the values of its contiguous copy.
+  const auto t = torch::randn({2, 3, 6, 7}).transpose(2, 3);
+  EXPECT_TRUE(torch::equal(pool_3x3(t, 2, false), pool_3x3(t.contiguous(), 2, false)));
+  EXPECT_THROW(pool_3x3(t, 3, true), c10::Error);
 }
 
 /// A unit's modules, and the unfused forward of the same chain.

@@ -70,6 +70,37 @@ TEST(Supernet, SharedPoolsKeepEachOpsRunningStatistics) {
   EXPECT_EQ(alone[1].abs().sum().item<double>(), 0.0);
 }
 
+// In eval mode the pooling of one state is shared, and each pool op's
+// BatchNorm normalises it with its own running statistics.
+TEST(Supernet, SharedPoolsInEvalModeUseEachOpsRunningStatistics) {
+  DartsSpace s(DartsSpace::default_options());
+  torch::manual_seed(0);
+  auto net = s.build_supernet(tiny(s));
+  net->eval();
+  auto& a = *net->mixed_ops()[0].second;
+  auto& b = *net->mixed_ops()[2].second;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto* m : {&a, &b}) {
+      for (const int64_t k : {1, 2}) {  // max and avg pool
+        auto buffers = m->op(k).named_buffers();
+        buffers["bn.running_mean"].uniform_(-1, 1);
+        buffers["bn.running_var"].uniform_(0.5, 2);
+      }
+    }
+  }
+  const auto x = torch::randn({2, 4, 8, 8});
+  EdgeChoice pools;
+  pools.ops = {1, 2};
+  pools.weights = torch::tensor({0.4, 0.6});
+  SharedResults shared;
+  const auto ya = a.forward(x, pools, &shared), yb = b.forward(x, pools, &shared);
+  EXPECT_EQ(shared.entries.size(), 2u) << "one max and one average pooling of x";
+  EXPECT_TRUE(torch::allclose(ya, a.forward(x, pools), 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(yb, b.forward(x, pools), 1e-6, 1e-6));
+  EXPECT_FALSE(torch::allclose(ya, yb)) << "the ops' own statistics were not used";
+}
+
 TEST(Supernet, WeightedSumMatchesManualMixture) {
   DartsSpace s(DartsSpace::default_options());
   auto net = s.build_supernet(tiny(s));
