@@ -20,6 +20,7 @@
 #include "search_space/nb201_space.h"
 #include "search_space/pointwise.h"
 #include "search_space/pool.h"
+#include "search_space/weighted_sum.h"
 #include "strategies/strategy.h"
 #include "strategies/darts.h"
 
@@ -208,6 +209,41 @@ void BM_Pool(benchmark::State& state) {
 BENCHMARK(BM_Pool)
     ->ArgNames({"C", "avg", "stride", "bwd", "own"})
     ->ArgsProduct({{8, 16, 32}, {0, 1}, {1, 2}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The sum of one DARTS mixture edge's 7 op outputs (3 of them weighted:
+// the pools and skip_connect), batch 32, C channels, 224/C pixels square:
+// `weighted_sum` in one pass vs LibTorch's mul and add per term; bwd 1 adds
+// the backward (the weights' gradients and the weighted terms').
+void BM_WeightedSum(benchmark::State& state) {
+  torch::set_num_threads(2);
+  const int64_t c = state.range(0), hw = 224 / c;
+  const bool own = state.range(1) == 1, bwd = state.range(2) == 1;
+  std::vector<nas::search_space::SumTerm> terms;
+  for (int k = 0; k < 7; ++k) {
+    terms.push_back({torch::randn({32, c, hw, hw}).requires_grad_(bwd),
+                     k < 3 ? torch::rand({}).requires_grad_(bwd) : torch::Tensor()});
+  }
+  const auto grad = torch::randn({32, c, hw, hw});
+  for (auto _ : state) {
+    torch::Tensor y;
+    if (own) {
+      y = nas::search_space::weighted_sum(terms);
+    } else {
+      for (const auto& t : terms) {
+        const auto v = t.weight.defined() ? t.value * t.weight : t.value;
+        y = y.defined() ? y + v : v;
+      }
+    }
+    if (bwd) y.backward(grad);
+    benchmark::DoNotOptimize(y);
+  }
+  state.SetLabel(own ? "weighted_sum" : "mul + add");
+}
+BENCHMARK(BM_WeightedSum)
+    ->ArgNames({"C", "own", "bwd"})
+    ->ArgsProduct({{8, 16, 32}, {0, 1}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -81,11 +81,11 @@ torch::Tensor DartsSearchCellImpl::forward(const torch::Tensor& s0,
   SharedResults shared;
   int64_t e = 0;
   for (int64_t i = 0; i < steps_; ++i) {
-    std::vector<torch::Tensor> parts;
+    std::vector<EdgeTerms> parts;
     for (int64_t j = 0; j < 2 + i; ++j, ++e) {
-      parts.push_back(edges_[e]->forward(states[j], path.edges[row0 + e], &shared));
+      parts.push_back(edges_[e]->terms(states[j], path.edges[row0 + e], &shared));
     }
-    states.push_back(sum_or_zeros(parts, shape, states[1].options()));
+    states.push_back(sum_or_zeros({sum_edges(parts)}, shape, states[1].options()));
   }
   return torch::cat(
       std::vector<torch::Tensor>(states.end() - multiplier_, states.end()), 1);

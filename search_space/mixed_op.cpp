@@ -35,10 +35,9 @@ MixedOpImpl::MixedOpImpl(
   calls_.assign(ops_.size(), 0);
 }
 
-torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& choice,
-                                   SharedResults* shared) {
+EdgeTerms MixedOpImpl::terms(const torch::Tensor& x, const EdgeChoice& choice,
+                             SharedResults* shared) {
   last_input_shape_ = x.sizes().vec();
-  torch::Tensor out;
   const bool weighted = choice.weights.defined();
   TORCH_CHECK(!weighted || choice.weights.numel() ==
                                static_cast<int64_t>(choice.ops.size()),
@@ -51,6 +50,8 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& cho
     if (k >= 0 && k < size() && !ops_[k]->is_zero()) ++active;
   }
   const bool mixture = active > 1;
+  EdgeTerms out;
+  out.offset = choice.offset;
   for (size_t i = 0; i < choice.ops.size(); ++i) {
     const int64_t k = choice.ops[i];
     TORCH_CHECK(k >= 0 && k < size(), "EdgeChoice op index ", k,
@@ -61,22 +62,39 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& cho
     if (op.is_zero()) continue;
     ++calls_[k];
     const auto w = weighted ? choice.weights[static_cast<int64_t>(i)] : torch::Tensor();
-    torch::Tensor y;
     if (mixture && shared) {
-      y = op.forward_shared(x, *shared);
-      if (y.defined() && weighted) y = y * w;
+      const auto y = op.forward_shared(x, *shared);
+      if (y.defined()) {
+        out.terms.push_back({y, w});
+        continue;
+      }
     }
-    if (!y.defined()) {
-      y = !weighted ? op.forward(x) : mixture ? op.forward_scaled(x, w) : op.forward(x) * w;
+    if (weighted && mixture && op.folds_weight()) {
+      out.terms.push_back({op.forward_scaled(x, w), torch::Tensor()});
+    } else {
+      out.terms.push_back({op.forward(x), w});
     }
-    out = out.defined() ? out + y : y;
-  }
-  if (choice.offset.defined()) {
-    // Nothing ran (only `none`): the edge is the 0-dim offset alone, which
-    // the node sum broadcasts, so the offset's gradient still flows.
-    out = out.defined() ? out + choice.offset : choice.offset;
   }
   return out;
+}
+
+torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& choice,
+                                   SharedResults* shared) {
+  return sum_edges({terms(x, choice, shared)});
+}
+
+torch::Tensor sum_edges(const std::vector<EdgeTerms>& edges) {
+  std::vector<SumTerm> terms;
+  torch::Tensor offset;
+  for (const auto& e : edges) {
+    terms.insert(terms.end(), e.terms.begin(), e.terms.end());
+    if (e.offset.defined()) offset = offset.defined() ? offset + e.offset : e.offset;
+  }
+  const auto sum = weighted_sum(terms);
+  // Nothing ran (only `none`): the 0-dim offset alone, which the caller
+  // broadcasts, so the offset's gradient still flows.
+  if (!offset.defined()) return sum;
+  return sum.defined() ? sum + offset : offset;
 }
 
 }  // namespace nas::search_space

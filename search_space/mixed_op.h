@@ -7,8 +7,22 @@
 
 #include "search_space/ops.h"
 #include "search_space/path.h"
+#include "search_space/weighted_sum.h"
 
 namespace nas::search_space {
+
+/// What one edge adds to its node: `sum(terms) + offset` (each term an op's
+/// output, times its weight where the op did not fold the weight in
+/// itself); the offset (0-dim, GDAS on `none`) may be undefined.
+struct EdgeTerms {
+  std::vector<SumTerm> terms;
+  torch::Tensor offset;
+};
+
+/// The sum of several edges' terms (one node of a cell) in one pass
+/// (`weighted_sum`), plus their offsets; undefined when nothing ran, the
+/// 0-dim offsets alone when only they are set (the caller broadcasts them).
+torch::Tensor sum_edges(const std::vector<EdgeTerms>& edges);
 
 /// All candidate ops of one decision, with their weights shared by every
 /// architecture that uses them. Only the ops the EdgeChoice names run.
@@ -24,6 +38,10 @@ class MixedOpImpl : public torch::nn::Module {
   /// share within one cell forward.
   torch::Tensor forward(const torch::Tensor& x, const EdgeChoice& choice,
                         SharedResults* shared = nullptr);
+  /// What `forward` sums, unsummed: a cell adds the terms of all edges into
+  /// one node in one pass (`sum_edges`).
+  EdgeTerms terms(const torch::Tensor& x, const EdgeChoice& choice,
+                  SharedResults* shared = nullptr);
 
   int64_t size() const { return static_cast<int64_t>(ops_.size()); }
   CandidateOpImpl& op(int64_t k) { return *ops_.at(k); }

@@ -98,10 +98,12 @@ class Nb201CellImpl : public nn::Module {
         if (t.defined()) sum = sum.defined() ? sum + t : t;
       };
       if (path != nullptr) {
+        std::vector<EdgeTerms> parts;
         for (int64_t j = 0; j < i; ++j) {
           const int64_t e = Nb201Space::edge_row(i, j);
-          add(mixed_[e]->forward(nodes[j], path->edges[e], &shared));
+          parts.push_back(mixed_[e]->terms(nodes[j], path->edges[e], &shared));
         }
+        add(sum_edges(parts));
       } else {
         const auto& node = genotype_.nodes[i - 1];
         for (size_t k = 0; k < node.size(); ++k) {

@@ -207,6 +207,7 @@ class DilConvImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     return bn_(pw_(dw_(torch::relu(x))));
   }
+  bool folds_weight() const override { return true; }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {unit()}, is_training(), w);
   }
@@ -235,6 +236,7 @@ class SepConvImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     return second_->forward(first_->forward(x));
   }
+  bool folds_weight() const override { return true; }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training(), w);
   }

@@ -44,6 +44,10 @@ class CandidateOpImpl : public torch::nn::Module {
   virtual torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
     return forward(x) * w;
   }
+  /// True where `forward_scaled` folds `w` into the op (the fused nodes);
+  /// a mixture otherwise adds `forward(x)` with its weight in one pass over
+  /// all the edge's terms (`weighted_sum`).
+  virtual bool folds_weight() const { return false; }
   /// `forward(x)` reusing what another edge computed from the same `x` in
   /// this cell forward, for ops whose output depends on x alone
   /// (parameter-free pools); an undefined tensor for every other op (the
@@ -106,6 +110,7 @@ class ReLUConvBNImpl : public CandidateOpImpl {
                  bool bias = false);
   torch::Tensor forward(const torch::Tensor& x) override;
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
+  bool folds_weight() const override { return true; }
 
  private:
   torch::nn::Conv2d conv_{nullptr};

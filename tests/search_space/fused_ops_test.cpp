@@ -12,6 +12,7 @@
 #include "search_space/pointwise.h"
 #include "search_space/pool.h"
 #include "search_space/relu_conv_bn.h"
+#include "search_space/weighted_sum.h"
 
 namespace nas::search_space {
 namespace {
@@ -174,6 +175,52 @@ TEST(Pool, TiesAndNonFiniteValuesAsAten) {
   const auto t = torch::randn({2, 3, 6, 7}).transpose(2, 3);
   EXPECT_TRUE(torch::equal(pool_3x3(t, 2, false), pool_3x3(t.contiguous(), 2, false)));
   EXPECT_THROW(pool_3x3(t, 3, true), c10::Error);
+}
+
+// Terms of a mixture (weighted and unweighted, one non-contiguous) against
+// the same sum in LibTorch ops: the same values, the same gradients.
+TEST(WeightedSum, MatchesMulAndAddForwardAndBackward) {
+  torch::manual_seed(0);
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    const std::vector<int64_t> shape{3, 5, 7, 9};  // 945 elements: blocks and tails
+    std::vector<torch::Tensor> values, weights;
+    std::vector<SumTerm> terms;
+    for (int k = 0; k < 6; ++k) {
+      values.push_back(k == 4 ? torch::randn({3, 5, 9, 7}, dtype).transpose(2, 3).requires_grad_()
+                              : torch::randn(shape, dtype).requires_grad_());
+      weights.push_back(k % 3 == 1 ? torch::Tensor() : torch::rand({}, dtype).requires_grad_());
+      terms.push_back({values[k], weights[k]});
+    }
+    torch::Tensor ref;
+    for (const auto& t : terms) {
+      const auto v = t.weight.defined() ? t.value * t.weight : t.value;
+      ref = ref.defined() ? ref + v : v;
+    }
+    const auto own = weighted_sum(terms);
+    EXPECT_TRUE(torch::equal(own, ref)) << "the same operations in the same order";
+    std::vector<torch::Tensor> inputs = values;
+    for (const auto& w : weights) {
+      if (w.defined()) inputs.push_back(w);
+    }
+    const auto g = torch::randn(shape, dtype);
+    const auto want = torch::autograd::grad({ref}, inputs, {g});
+    const auto got = torch::autograd::grad({own}, inputs, {g});
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      expect_close(got[i], want[i], fmt::format("input {}", i),
+                   dtype == torch::kDouble ? 1e-12 : 1e-5);
+    }
+    // The weights' gradients do not depend on the number of threads.
+    const int threads = torch::get_num_threads();
+    torch::set_num_threads(1);
+    const auto one = torch::autograd::grad({weighted_sum(terms)}, {weights[0]}, {g});
+    torch::set_num_threads(2);
+    const auto two = torch::autograd::grad({weighted_sum(terms)}, {weights[0]}, {g});
+    torch::set_num_threads(threads);
+    EXPECT_TRUE(torch::equal(one[0], two[0]));
+  }
+  EXPECT_FALSE(weighted_sum({}).defined());
+  const auto x = torch::randn({2, 3});
+  EXPECT_TRUE(weighted_sum({{x, {}}}).is_same(x)) << "a single unweighted term is itself";
 }
 
 /// A unit's modules, and the unfused forward of the same chain.
