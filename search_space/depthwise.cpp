@@ -238,14 +238,16 @@ bool own_kernel(const torch::Tensor& x) {
          (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
 }
 
-/// oneDNN's JIT depthwise forward is several times faster than this file's
-/// kernel once the channels fill its SIMD blocks (measured by `nas_bench
-/// --benchmark_filter=BM_Depthwise`: C=16/32 0.05-0.12 ms vs 0.13-0.53 ms,
-/// C=8 1.4-2.1 ms vs 0.3-1.0 ms at batch 32); its backward is fast only for
-/// 3x3 undilated kernels.
+/// Which kernel is faster (`nas_bench --benchmark_filter=BM_DepthwiseConv`,
+/// batch 32 at the DARTS search sizes, both on 2 threads). Forward: oneDNN's
+/// JIT kernel once the channels fill its SIMD blocks (C=16/32: 0.05-0.15 ms
+/// vs this file's 0.06-0.33 ms; at C=8 this file's 1.3-2.2x faster at
+/// stride 1, on par at stride 2). Backward: this file's, 1.2-80x faster,
+/// except oneDNN's 3x3 undilated stride-2 kernel at C=16/32 (0.15-0.21 ms vs
+/// 0.31-0.35 ms).
 bool aten_forward_is_faster(const torch::Tensor& x) { return x.size(1) >= 16; }
 bool aten_backward_is_faster(const torch::Tensor& x, const DepthwiseGeometry& g) {
-  return aten_forward_is_faster(x) && g.kernel == 3 && g.dilation == 1;
+  return aten_forward_is_faster(x) && g.kernel == 3 && g.dilation == 1 && g.stride == 2;
 }
 
 void check_args(const torch::Tensor& x, const torch::Tensor& weight, const DepthwiseGeometry& g) {
