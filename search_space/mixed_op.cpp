@@ -43,8 +43,10 @@ EdgeTerms MixedOpImpl::terms(const torch::Tensor& x, const EdgeChoice& choice,
                                static_cast<int64_t>(choice.ops.size()),
               "EdgeChoice: ", choice.ops.size(), " ops but ",
               choice.weights.numel(), " weights");
-  // Several ops on one edge (a mixture): fused ops and shared pools pay
-  // off; a single path runs the plain ops.
+  // Several ops on one edge (a mixture): shared pools pay off. The
+  // ReLU-conv-BN ops run as fused nodes on a single path too (naskit's
+  // depthwise and 1x1 kernels: oneDNN's depthwise backward takes 10-80x
+  // theirs at the search sizes).
   int64_t active = 0;
   for (const int64_t k : choice.ops) {
     if (k >= 0 && k < size() && !ops_[k]->is_zero()) ++active;
@@ -69,7 +71,7 @@ EdgeTerms MixedOpImpl::terms(const torch::Tensor& x, const EdgeChoice& choice,
         continue;
       }
     }
-    if (weighted && mixture && op.folds_weight()) {
+    if (op.folds_weight()) {
       out.terms.push_back({op.forward_scaled(x, w), torch::Tensor()});
     } else {
       out.terms.push_back({op.forward(x), w});

@@ -35,14 +35,13 @@ struct SharedResults {
 class CandidateOpImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
-  /// `forward(x) * w` for a 0-dim op weight `w`, used where many weighted
-  /// ops run on one edge (DARTS, SNAS, ProxylessNAS's two paths). The
-  /// ReLU-conv-BN ops run as one fused node here (`relu_conv_bn.h`: less
-  /// memory, recomputation in backward) with `w` folded into their last
-  /// BatchNorm; `forward` keeps the plain module calls, which are faster
-  /// for a single path, where memory is not the limit.
+  /// `forward(x) * w` for a 0-dim op weight `w` (`forward(x)` when `w` is
+  /// undefined), used by the supernet's edges. The ReLU-conv-BN ops run as
+  /// one fused node here (`relu_conv_bn.h`: naskit's kernels, less memory,
+  /// recomputation in backward) with `w` folded into their last BatchNorm;
+  /// `forward` keeps the plain module calls (stand-alone networks).
   virtual torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
-    return forward(x) * w;
+    return w.defined() ? forward(x) * w : forward(x);
   }
   /// True where `forward_scaled` folds `w` into the op (the fused nodes);
   /// a mixture otherwise adds `forward(x)` with its weight in one pass over
