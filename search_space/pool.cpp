@@ -77,45 +77,27 @@ const T* load_taps(const T* x, const Taps& t, T fill, Scratch<T>& s) {
   return s.phases.data();
 }
 
-/// out[i] = max over the taps (a NaN wins, as in ATen).
-template <typename T>
-void max_taps(const T* in, const Taps& t, T* out) {
+/// out[i] = combine(...combine(tap_0, tap_1)..., tap_8) in row-major tap
+/// order; `combine` takes two vectors or two scalars.
+template <typename T, typename Combine>
+void reduce_taps(const T* in, const Taps& t, T* out, Combine combine) {
   using S = Simd<T>;
   int64_t i = 0;
   for (; i + S::kLanes <= t.n; i += S::kLanes) {
-    auto m = S::load(in + t.offset[0] + i);
-    for (int64_t k = 1; k < kTaps; ++k) {
-      const auto v = S::load(in + t.offset[k] + i);
-      m = ((v > m) | (v != v)) ? v : m;
-    }
-    S::store(out + i, m);
+    auto r = S::load(in + t.offset[0] + i);
+    for (int64_t k = 1; k < kTaps; ++k) r = combine(r, S::load(in + t.offset[k] + i));
+    S::store(out + i, r);
   }
   for (; i < t.n; ++i) {
-    T m = in[t.offset[0] + i];
-    for (int64_t k = 1; k < kTaps; ++k) {
-      const T v = in[t.offset[k] + i];
-      if (v > m || v != v) m = v;
-    }
-    out[i] = m;
+    T r = in[t.offset[0] + i];
+    for (int64_t k = 1; k < kTaps; ++k) r = combine(r, in[t.offset[k] + i]);
+    out[i] = r;
   }
 }
 
-/// out[i] = sum of the taps in row-major order (padding adds zeros).
-template <typename T>
-void sum_taps(const T* in, const Taps& t, T* out) {
-  using S = Simd<T>;
-  int64_t i = 0;
-  for (; i + S::kLanes <= t.n; i += S::kLanes) {
-    auto sum = S::load(in + t.offset[0] + i);
-    for (int64_t k = 1; k < kTaps; ++k) sum += S::load(in + t.offset[k] + i);
-    S::store(out + i, sum);
-  }
-  for (; i < t.n; ++i) {
-    T sum = in[t.offset[0] + i];
-    for (int64_t k = 1; k < kTaps; ++k) sum += in[t.offset[k] + i];
-    out[i] = sum;
-  }
-}
+/// The maximum (a NaN wins, as in ATen) and the sum (padding adds zeros).
+const auto kMaxOf = [](auto m, auto v) { return ((v > m) | (v != v)) ? v : m; };
+const auto kSumOf = [](auto a, auto b) { return a + b; };
 
 /// acc[offset_k + i] += g[k * step + i] for every tap k: the backward's
 /// scatter (the average's with step 0: g divided by the counts; the max
@@ -174,9 +156,9 @@ void forward_kernel(const torch::Tensor& x, int64_t s, bool max, torch::Tensor& 
     for (int64_t plane = begin; plane < end; ++plane) {
       const T* in = load_taps(xd + plane * p.h * p.w, t, fill, scratch);
       if (max) {
-        max_taps(in, t, wide);
+        reduce_taps(in, t, wide, kMaxOf);
       } else {
-        sum_taps(in, t, wide);
+        reduce_taps(in, t, wide, kSumOf);
       }
       T* out = yd + plane * p.ho * p.wo;
       for (int64_t r = 0; r < p.ho; ++r) {

@@ -41,9 +41,8 @@ TEST(Depthwise, MatchesConv2dForwardAndBackward) {
                                    {1, 5, 6, 6, {3, 1, 0, 1}}, {2, 3, 5, 5, {7, 1, 3, 1}}};
   for (const auto& k : cases) {
     for (bool relu : {false, true}) {
-      const std::string what = "k" + std::to_string(k.g.kernel) + " s" +
-                               std::to_string(k.g.stride) + " d" + std::to_string(k.g.dilation) +
-                               (relu ? " relu" : "");
+      const std::string what = fmt::format("k{} s{} d{}{}", k.g.kernel, k.g.stride,
+                                           k.g.dilation, relu ? " relu" : "");
       auto x = torch::randn({k.n, k.c, k.h, k.w}, torch::kDouble).requires_grad_();
       auto w = torch::randn({k.c, 1, k.g.kernel, k.g.kernel}, torch::kDouble).requires_grad_();
       auto ref = torch::conv2d(relu ? torch::relu(x) : x, w, {}, k.g.stride, k.g.padding,
@@ -84,9 +83,8 @@ TEST(Pointwise, MatchesConv2dForwardAndBackward) {
   for (const auto dtype : {torch::kDouble, torch::kFloat}) {
     const double tol = dtype == torch::kDouble ? 1e-12 : 1e-5;
     for (const auto& k : cases) {
-      const std::string what = std::to_string(k.ci) + "->" + std::to_string(k.co) + " " +
-                               std::to_string(k.h) + "x" + std::to_string(k.w) +
-                               (dtype == torch::kDouble ? " double" : " float");
+      const std::string what = fmt::format("{}->{} {}x{} {}", k.ci, k.co, k.h, k.w,
+                                           dtype == torch::kDouble ? "double" : "float");
       auto x = torch::randn({k.n, k.ci, k.h, k.w}, dtype).requires_grad_();
       auto w = torch::randn({k.co, k.ci, 1, 1}, dtype).requires_grad_();
       auto ref = torch::conv2d(x, w);
