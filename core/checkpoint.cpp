@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "core/error.h"
+#include "core/json_io.h"
 #include "core/log.h"
 #include "core/rng.h"
 
@@ -64,17 +65,7 @@ void save_checked(torch::serialize::OutputArchive& archive, const std::string& p
   bytes.append(kMagic, sizeof(kMagic));
   put_u32(bytes, static_cast<uint32_t>(size & 0xFFFFFFFFu) ^ static_cast<uint32_t>(size >> 32));
   put_u32(bytes, crc);
-  const auto tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw Error(fmt::format("cannot write {}", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write {}", path));
-  }
+  write_file_atomically(path, bytes);
 }
 
 void load_checked(torch::serialize::InputArchive& archive, const std::string& path,

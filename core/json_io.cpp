@@ -1,6 +1,12 @@
 #include "core/json_io.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,22 +104,48 @@ nlohmann::json read_json_file(const std::string& path) {
   return parse_json(read_text_file(path), path);
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
+namespace {
+
+/// Writes all of `bytes` to `fd`; false with errno set on failure.
+bool write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string reason() { return std::strerror(errno); }
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("cannot open '{}' for writing", tmp));
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("failed writing '{}'", tmp));
-    }
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw Error(fmt::format("cannot write '{}': {} (the previous '{}', if any, is kept)", tmp,
+                            reason(), path));
+  }
+  const bool written = write_all(fd, bytes);
+  const std::string why = written ? "" : reason();
+  if (::close(fd) != 0 || !written) {
+    const std::string what = written ? reason() : why;
+    std::remove(tmp.c_str());  // never leave the temporary behind
+    throw Error(fmt::format("cannot write '{}': {} (the previous '{}', if any, is kept)", tmp,
+                            what, path));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());  // never leave the temporary behind
-    throw Error(fmt::format("cannot write '{}' (is it a directory, or not writable?)", path));
+    const std::string what = reason();
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot write '{}': {}", path, what));
   }
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  write_file_atomically(path, text);
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& value) {
@@ -121,10 +153,20 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
 }
 
 void append_json_line(const std::string& path, const nlohmann::json& value) {
-  std::ofstream out(path, std::ios::app);
-  if (!out) throw Error(fmt::format("cannot open '{}' for appending", path));
-  out << value.dump() << "\n";
-  out.flush();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(fmt::format("cannot open '{}' for appending: {}", path, reason()));
+  struct stat st {};
+  const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+  const bool written = write_all(fd, value.dump() + "\n");
+  const std::string why = written ? "" : reason();
+  if (!written && before >= 0) {
+    // NOTE: a full disk may take part of the line: cut it off again, so the
+    // log never holds a half line.
+    [[maybe_unused]] const int rc = ::ftruncate(fd, before);
+  }
+  if (::close(fd) != 0 || !written) {
+    throw Error(fmt::format("cannot append to '{}': {}", path, written ? reason() : why));
+  }
 }
 
 }  // namespace nas::core

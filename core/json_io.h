@@ -22,7 +22,14 @@ void write_json_file(const std::string& path, const nlohmann::json& value);
 /// Writes `text` atomically.
 void write_text_file(const std::string& path, const std::string& text);
 
-/// Appends one compact JSON line and flushes it (for log.jsonl).
+/// Writes `bytes` to `path` atomically: `path`.tmp, then a rename. Error
+/// naming the file and the system's reason (e.g. "No space left on
+/// device") when it cannot; then the temporary is removed and the previous
+/// file at `path` is untouched.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+/// Appends one compact JSON line (for log.jsonl): written whole or not at
+/// all (a failed write is cut off again), Error with the reason otherwise.
 void append_json_line(const std::string& path, const nlohmann::json& value);
 
 /// Reads a whole text file; Error naming the file when it cannot be read.

@@ -45,8 +45,9 @@ Dataset read_idx(const std::string& images_path,
 /// {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
 DataPair load_mnist_like(const std::string& dir, const std::string& name);
 
-/// One CIFAR-10 binary file: records of 1 label byte + 3072 pixel bytes.
-Dataset read_cifar10_file(const std::string& path);
+/// One CIFAR-10 binary file: `records` records (10,000 in every file of the
+/// binary version) of 1 label byte + 3072 pixel bytes.
+Dataset read_cifar10_file(const std::string& path, int64_t records = 10000);
 
 /// CIFAR-10 binary version: data_batch_1..5.bin and test_batch.bin in `dir`.
 DataPair load_cifar10(const std::string& dir);

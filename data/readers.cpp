@@ -222,9 +222,8 @@ DataPair load_mnist_like(const std::string& dir, const std::string& name) {
   return pair;
 }
 
-Dataset read_cifar10_file(const std::string& path) {
+Dataset read_cifar10_file(const std::string& path, int64_t kRecords) {
   constexpr int64_t kRecord = 1 + 3 * 32 * 32;
-  constexpr int64_t kRecords = 10000;
   if (!file_exists(path)) throw Error(fmt::format("{}: no such file", path));
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(fmt::format("{}: cannot open", path));

@@ -15,6 +15,7 @@
 #include "core/json_io.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/text.h"
 #include "experiments/plot.h"
 #include "experiments/study.h"
 
@@ -30,7 +31,7 @@ constexpr double kAlpha = 0.05;
 /// What the report knows of one (strategy, seed) run.
 struct RunRecord {
   StudyRun run;
-  std::string status;  ///< finished, failed, unfinished, missing
+  std::string status;  ///< finished, failed, unfinished, unevaluated, missing, unreadable
   std::string message;
   bool trial = false;
   nlohmann::json result, evaluation;
@@ -91,7 +92,7 @@ double param_free_fraction(const search_space::SearchSpace& space, const std::st
   return total > 0 ? free / total : kNaN;
 }
 
-RunRecord read_run(const StudyRun& run, bool evaluates, const Registries& registries) {
+RunRecord read_run_files(const StudyRun& run, bool evaluates, const Registries& registries) {
   RunRecord r;
   r.run = run;
   r.trial = registries.is_trial_strategy(run.config["strategy"]["name"]);
@@ -134,6 +135,28 @@ RunRecord read_run(const StudyRun& run, bool evaluates, const Registries& regist
   }
   r.status = "finished";
   return r;
+}
+
+/// A run's record; a run whose files cannot be read (corrupt or edited
+/// JSON, a value of the wrong type, an architecture of another space) is
+/// "unreadable", named with the reason in the report, and left out of the
+/// statistics: one bad file never hides the rest of the study.
+RunRecord read_run(const StudyRun& run, bool evaluates, const Registries& registries) {
+  try {
+    return read_run_files(run, evaluates, registries);
+  } catch (const std::exception& e) {
+    RunRecord r;
+    r.run = run;
+    r.trial = registries.is_trial_strategy(run.config["strategy"]["name"]);
+    r.status = "unreadable";
+    std::string what = e.what();
+    if (const auto at = what.find("] "); what.rfind("[json.exception", 0) == 0 && at != std::string::npos) {
+      what = "unexpected content in result.json, evaluation.json, error.json or the log: " +
+             what.substr(at + 2);
+    }
+    r.message = core::printable(what, 300);
+    return r;
+  }
 }
 
 nlohmann::json summary_json(const core::Summary& s) {

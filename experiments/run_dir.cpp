@@ -17,6 +17,20 @@ namespace fs = std::filesystem;
 
 bool RunDir::has(const std::string& name) const { return fs::exists(file(name)); }
 
+namespace {
+
+/// True when `dir` holds nothing, or nothing but the lock file a run that
+/// was stopped before its config.json left behind.
+bool empty_but_lock(const std::string& dir) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() != core::DirLock::kFile) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void RunDir::check(bool resume) const {
   std::error_code ec;
   const auto status = fs::symlink_status(path_, ec);
@@ -26,7 +40,7 @@ void RunDir::check(bool resume) const {
     if (!fs::is_directory(fs::status(path_, ec))) {
       throw ConfigError(fmt::format("--out {}: exists and is not a directory", path_));
     }
-    if (fs::directory_iterator(path_, ec) == fs::directory_iterator()) return;  // empty
+    if (empty_but_lock(path_)) return;
     if (has("config.json")) {
       throw ConfigError(fmt::format(
           "{} already holds a run (config.json exists); use --resume {} to continue it, "
@@ -65,6 +79,10 @@ void RunDir::create(bool resume) const {
     throw Error(fmt::format("cannot create run directory {}: {}", path_,
                             ec.message()));
   }
+  lock_ = std::make_shared<core::DirLock>(path_, "run directory");
+  // Checked again under the lock: another process may have started a run
+  // here between the first check and the lock.
+  check(resume);
 }
 
 void RunDir::start(const nlohmann::json& config, bool resuming,

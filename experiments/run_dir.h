@@ -1,10 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include "core/dir_lock.h"
 #include "core/interrupt.h"
 
 namespace nas::experiments {
@@ -29,7 +31,9 @@ class RunDir {
   /// result.json (a finished run has nothing left to do). ConfigError that
   /// says what was found and what to do instead.
   void check(bool resume) const;
-  /// check(), then creates the directory.
+  /// check(), then creates the directory and locks it (core::DirLock, held
+  /// as long as this RunDir or a copy of it lives): a second process that
+  /// tries to write the same run meanwhile is refused.
   void create(bool resume) const;
 
   /// Records the start of a run: config.json and an empty log for a
@@ -45,6 +49,7 @@ class RunDir {
  private:
   std::string path_;
   std::string log_;
+  mutable std::shared_ptr<core::DirLock> lock_;
 };
 
 /// The command line of this process, for env.json.

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "core/dir_lock.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/json_io.h"
@@ -422,17 +423,31 @@ bool study_evaluate(const StudyRun& r, const nlohmann::json& study, Evaluator& e
   return true;
 }
 
-void start_study_dir(const nlohmann::json& study, const std::string& out, bool resume) {
-  if (resume) return;
-  if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out))) {
+/// Creates (or, resuming, opens) the study directory and locks it against
+/// a second `nas study run` on it.
+std::unique_ptr<core::DirLock> start_study_dir(const nlohmann::json& study, const std::string& out,
+                                               bool resume) {
+  auto refuse_unless_empty = [&] {
+    if (resume || !fs::exists(out)) return;
+    bool empty = fs::is_directory(out);
+    if (empty) {
+      for (const auto& entry : fs::directory_iterator(out)) {
+        if (entry.path().filename() != core::DirLock::kFile) empty = false;
+      }
+    }
+    if (empty) return;
     throw ConfigError(fmt::format(
         "{} exists and is not an empty directory; a new study needs a new directory{}", out,
         fs::exists(out + "/study.json")
             ? fmt::format(" (continue this one with `nas study run --resume {}`)", out)
             : ""));
-  }
+  };
+  refuse_unless_empty();
   fs::create_directories(out);
-  core::write_json_file(out + "/study.json", study);
+  auto lock = std::make_unique<core::DirLock>(out, "study directory");
+  refuse_unless_empty();  // again under the lock
+  if (!resume) core::write_json_file(out + "/study.json", study);
+  return lock;
 }
 
 }  // namespace
@@ -440,7 +455,7 @@ void start_study_dir(const nlohmann::json& study, const std::string& out, bool r
 StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
                        const Registries& registries) {
   const auto runs = plan_study(study, out, registries);
-  start_study_dir(study, out, resume);
+  const auto lock = start_study_dir(study, out, resume);
   install_interrupt_handlers();
   const auto& evaluation = study["evaluation"];
   const bool evaluates = evaluation["estimator"] != "none";

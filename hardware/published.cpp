@@ -144,6 +144,9 @@ std::vector<double> solve(std::vector<double> a, std::vector<double> b) {
 }
 
 nlohmann::json fit_report(const std::vector<double>& predicted, const std::vector<double>& measured) {
+  // A small user table may hold out fewer than two architectures: no
+  // statistics then, rather than an error.
+  if (predicted.size() < 2) return {{"architectures", predicted.size()}};
   return {{"architectures", predicted.size()},
           {"r2", core::r_squared(predicted, measured)},
           {"spearman", core::spearman(predicted, measured)},

@@ -22,7 +22,8 @@ struct Value {
 };
 
 /// Bounds on what a genotype can need: the deepest published form is
-/// Genotype(normal=[(('op', 0), ('op', 1)), ...]) (3 levels); the largest
+/// Genotype(normal=[(('op', 0), ('op', 1)), ...]) (a string 4 values deep:
+/// list, tuple, tuple, string; range() counts as a level too); the largest
 /// cells have a few dozen states.
 constexpr int kMaxDepth = 8;
 constexpr int64_t kMaxRange = 1000;
@@ -72,18 +73,31 @@ class Parser {
     return std::string(s_.substr(start, i_ - start));
   }
 
+  /// Counts the nesting of values (lists, tuples and range() calls alike),
+  /// so that no input recurses deeper than kMaxDepth.
+  struct Nesting {
+    Nesting(Parser& p, size_t pos) : p_(p) {
+      if (++p_.depth_ > kMaxDepth) {
+        p_.fail(pos, fmt::format("values nested deeper than {} levels (lists, tuples or "
+                                 "range() calls; a genotype needs 4)",
+                                 kMaxDepth));
+      }
+    }
+    ~Nesting() { --p_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+    Parser& p_;
+  };
+
   Value value() {
     skip_space();
     Value v;
     v.pos = i_;
     if (i_ >= s_.size()) fail(i_, "expected a value, found the end of the text");
+    const Nesting nesting(*this, i_);
     const char c = s_[i_];
     if (c == '[' || c == '(') {
       const char close = c == '[' ? ']' : ')';
-      if (++depth_ > kMaxDepth) {
-        fail(i_, fmt::format("lists nested deeper than {} levels (a genotype needs 3)",
-                             kMaxDepth));
-      }
       ++i_;
       v.kind = Value::kList;
       while (!peek(close)) {
@@ -96,7 +110,6 @@ class Parser {
         }
       }
       ++i_;
-      --depth_;
       return v;
     }
     if (c == '\'' || c == '"') {

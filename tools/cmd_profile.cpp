@@ -30,6 +30,11 @@ void print_table(const hardware::CostTable& t) {
 void print_fit(const nlohmann::json& fit) {
   for (const char* part : {"train", "held_out"}) {
     const auto& f = fit.at(part);
+    if (!f.contains("r2")) {  // too few architectures for statistics
+      fmt::print("additive model, {} ({} architectures): too few for statistics\n", part,
+                 f["architectures"].get<int64_t>());
+      continue;
+    }
     fmt::print("additive model, {} ({} architectures): R^2 {:.4f}, Spearman {:.4f}, Kendall "
                "{:.4f}, RMSE {:.4f} ms, MAPE {:.2f}%\n",
                part, f["architectures"].get<int64_t>(), f["r2"].get<double>(),

@@ -102,6 +102,21 @@ TEST(DartsGenotype, BoundsNestingRangesAndConcat) {
   const DartsSpace s(DartsSpace::default_options());
   const auto deep = parse_error(s, "Genotype(normal=" + std::string(40000, '[') + "))");
   EXPECT_NE(deep.find("nested deeper than"), std::string::npos) << deep;
+  // range( recursed without a bound once: 30,000 of them overflowed the stack.
+  std::string ranges;
+  for (int i = 0; i < 30000; ++i) ranges += "range(";
+  const auto nested_ranges = parse_error(s, "Genotype(normal=" + ranges + "0, 1))");
+  EXPECT_NE(nested_ranges.find("nested deeper than"), std::string::npos) << nested_ranges.substr(0, 200);
+  std::string mixed;
+  for (int i = 0; i < 20000; ++i) mixed += i % 3 == 0 ? "range(" : (i % 3 == 1 ? "[" : "(");
+  const auto nested_mixed = parse_error(s, "Genotype(normal=" + mixed);
+  EXPECT_NE(nested_mixed.find("nested deeper than"), std::string::npos) << nested_mixed.substr(0, 200);
+  // The deepest published form still parses: a string 4 values deep.
+  EXPECT_EQ(parse_error(s, "Genotype(normal=[(('sep_conv_3x3', 0), ('sep_conv_3x3', 1)), "
+                           "(('skip_connect', 0), ('dil_conv_3x3', 2))], normal_concat=range(2, 4), "
+                           "reduce=[(('max_pool_3x3', 0), ('max_pool_3x3', 1)), "
+                           "(('max_pool_3x3', 0), ('skip_connect', 2))], reduce_concat=range(2, 4))"),
+            "");
   const std::string cell = "[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)]";
   const auto huge = parse_error(s, "Genotype(normal=" + cell + ", normal_concat=range(2, 1e12), reduce=" +
                                        cell + ", reduce_concat=[2])");
