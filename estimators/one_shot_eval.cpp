@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <map>
 
 #include "core/checkpoint.h"
 #include "core/error.h"
@@ -177,6 +178,11 @@ void SupernetEstimator::attach(const EstimatorContext& ctx) {
       *ctx.space, config.at("network"), split_.num_classes, split_.channels, split_.input_size));
   torch::serialize::InputArchive archive, net_archive;
   core::load_checked(archive, checkpoint, ctx.device);
+  // NOTE: Module::load replaces each tensor whatever its shape: compare the
+  // shapes the config builds with those the checkpoint holds.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : model_.supernet->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  for (const auto& b : model_.supernet->named_buffers()) shapes[b.key()] = b.value().sizes().vec();
   try {
     archive.read("supernet", net_archive);
     model_.supernet->load(net_archive);
@@ -184,6 +190,17 @@ void SupernetEstimator::attach(const EstimatorContext& ctx) {
     throw ConfigError(fmt::format("{}: no supernet of this space and size ({})", checkpoint,
                                   std::string(e.what_without_backtrace())));
   }
+  auto check = [&](const std::string& name, const torch::Tensor& t) {
+    if (shapes.at(name) != t.sizes().vec()) {
+      throw ConfigError(fmt::format(
+          "{}: no supernet of this space and size: '{}' is [{}] in the checkpoint, [{}] in "
+          "the network {} describes",
+          checkpoint, name, fmt::join(t.sizes(), ", "), fmt::join(shapes.at(name), ", "),
+          config_file));
+    }
+  };
+  for (const auto& p : model_.supernet->named_parameters()) check(p.key(), p.value());
+  for (const auto& b : model_.supernet->named_buffers()) check(b.key(), b.value());
   model_.supernet->to(ctx.device);
   model_.train_loader = split_.train.get();
   model_.val_loader = split_.val.get();

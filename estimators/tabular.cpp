@@ -194,7 +194,7 @@ BenchmarkTable read_benchmark_table(const std::string& file, const std::string& 
   BenchmarkTable t;
   t.file = file;
   t.columns = raw.columns;
-  std::unordered_map<std::string, int64_t> line_of;
+  auto& line_of = t.lines;
   for (const auto& row : raw.rows) {
     const auto where = fmt::format("{}:{}", file, row.line);
     std::string key;
@@ -255,9 +255,9 @@ void TabularEstimator::attach(const EstimatorContext& ctx) {
     for (int64_t c : {static_cast<int64_t>(metric_), seconds_}) {
       if (c >= 0 && std::isnan(values[c])) {
         throw ConfigError(fmt::format(
-            "{}: expected a finite number in column '{}' for every architecture, found none "
-            "for {}",
-            table_.file, table_.columns[c], core::printable(arch)));
+            "{}:{}: expected a finite number in column '{}' for every architecture, found none "
+            "(an empty cell, text, NaN or inf) for {}",
+            table_.file, table_.lines.at(arch), table_.columns[c], core::printable(arch)));
       }
     }
   }

@@ -17,6 +17,7 @@ struct BenchmarkTable {
   std::string file;
   std::vector<std::string> columns;  ///< metric columns (numeric), file order
   std::unordered_map<std::string, std::vector<double>> rows;  ///< text -> values
+  std::unordered_map<std::string, int64_t> lines;  ///< text -> its line in the file
   /// The column's index; ConfigError naming the option and listing the
   /// columns otherwise.
   size_t column(const std::string& name, const std::string& option) const;

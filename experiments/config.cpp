@@ -155,9 +155,9 @@ void set_path(nlohmann::json& config, const std::string& path,
   }
 }
 
-nlohmann::json parse_value(const std::string& text) {
+nlohmann::json parse_value(const std::string& text, const std::string& where) {
   try {
-    return core::parse_json(text, "--set value");
+    return core::parse_json(text, where);
   } catch (const ConfigError& e) {
     // Not JSON: the text itself (e.g. --set space.name=nb201); but
     // something that would be JSON and is not is reported.

@@ -57,8 +57,8 @@ void set_path(nlohmann::json& config, const std::string& path,
               const nlohmann::json& value);
 
 /// Parses the VALUE of `--set PATH=VALUE`: JSON when it parses, otherwise
-/// a string.
-nlohmann::json parse_value(const std::string& text);
+/// a string. `where` names it in errors (e.g. "--set seed").
+nlohmann::json parse_value(const std::string& text, const std::string& where = "--set value");
 
 /// The training recipe a space's reference uses for the estimates of its
 /// baselines, layered under the user's `estimator.options`: for "nb201"

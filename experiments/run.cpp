@@ -44,6 +44,26 @@ void Run::build_objective(int64_t classes, int64_t channels, int64_t input_size)
       hardware::CostObjective::from_config(config["objective"], *space, strategy_name(), sizes);
 }
 
+void Run::check_log(torch::serialize::InputArchive& archive, int64_t lines,
+                    const std::string& checkpoint) const {
+  const auto log = dir.file(dir.log());
+  const auto found = dir.log_lines();
+  if (found < lines) {
+    throw ConfigError(fmt::format(
+        "--resume {}: {} has {} lines, but {} was written after {} (the log was truncated or "
+        "edited); the run cannot continue exactly. Start it again with another --out",
+        dir.path(), log, found, checkpoint, lines));
+  }
+  torch::Tensor crc;
+  if (!archive.try_read("log_crc", crc)) return;  // a checkpoint from before the check
+  if (crc.item<int64_t>() != dir.log_crc(lines)) {
+    throw ConfigError(fmt::format(
+        "--resume {}: the first {} lines of {} are not those {} was written with (the log "
+        "was edited); the run cannot continue exactly. Start it again with another --out",
+        dir.path(), lines, log, checkpoint));
+  }
+}
+
 void Run::open(const std::function<void(torch::serialize::InputArchive&)>& load) {
   dir.create(resume);
   if (resume) {
@@ -58,6 +78,7 @@ void Run::open(const std::function<void(torch::serialize::InputArchive&)>& load)
       archive.read("log_lines", log_lines);
       archive.read("rng", rng_state);
       seconds_before_ = seconds.item<double>();
+      check_log(archive, log_lines.item<int64_t>(), path);
       dir.truncate_log(log_lines.item<int64_t>());
       core::read_generators(archive, device);
       rng.set_state(rng_state.toStringRef());
@@ -75,7 +96,9 @@ void Run::save_checkpoint(const std::function<void(torch::serialize::OutputArchi
   torch::serialize::OutputArchive archive;
   save(archive);
   archive.write("seconds", torch::tensor(seconds < 0 ? elapsed() : seconds, torch::kFloat64));
-  archive.write("log_lines", torch::tensor(dir.log_lines(), torch::kInt64));
+  const auto lines = dir.log_lines();
+  archive.write("log_lines", torch::tensor(lines, torch::kInt64));
+  archive.write("log_crc", torch::tensor(dir.log_crc(lines), torch::kInt64));
   core::write_generators(archive, device);
   archive.write("rng", c10::IValue(rng.state()));
   core::write_fingerprint(archive, config);

@@ -70,6 +70,11 @@ class Run {
   /// The message of an interrupted run, with the command that resumes it.
   void report_interrupted(const std::string& what = "interrupted") const;
 
+  /// ConfigError when the log holds fewer than `lines` lines or its first
+  /// `lines` lines differ from those the checkpoint was written with.
+  void check_log(torch::serialize::InputArchive& archive, int64_t lines,
+                 const std::string& checkpoint) const;
+
   /// Search seconds: before this process (from the checkpoint) and in it.
   double elapsed() const;
 

@@ -1,5 +1,7 @@
 #include "experiments/run_dir.h"
 
+#include <zlib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -107,6 +109,19 @@ int64_t RunDir::log_lines() const {
     if (!line.empty()) ++n;
   }
   return n;
+}
+
+int64_t RunDir::log_crc(int64_t lines) const {
+  std::ifstream in(file(log_));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::string line;
+  for (int64_t n = 0; n < lines && std::getline(in, line);) {
+    if (line.empty()) continue;
+    line += '\n';
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(line.data()), static_cast<uInt>(line.size()));
+    ++n;
+  }
+  return static_cast<int64_t>(crc);
 }
 
 void RunDir::truncate_log(int64_t lines) const {

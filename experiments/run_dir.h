@@ -45,6 +45,9 @@ class RunDir {
   /// Keeps the first `lines` lines of the log (after a resume).
   void truncate_log(int64_t lines) const;
   int64_t log_lines() const;
+  /// CRC-32 of the log's first `lines` non-empty lines (a checkpoint keeps
+  /// it, so a resume can tell an edited or truncated log).
+  int64_t log_crc(int64_t lines) const;
 
  private:
   std::string path_;

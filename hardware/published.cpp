@@ -102,6 +102,7 @@ PublishedLatencies parse_csv(const std::string& file, const std::string& text) {
                                     number, fields.size(), header.size()));
     }
     p.archs.push_back(fields[1]);
+    p.lines.push_back(number);
     for (size_t c = 2; c < fields.size(); ++c) {
       char* end = nullptr;
       const double v = std::strtod(fields[c].c_str(), &end);
@@ -214,7 +215,13 @@ CostTable published_table(const search_space::SearchSpace& space, const std::str
   // One-hot design without `none` (the reference level of every edge).
   std::vector<std::vector<int64_t>> ops(data.archs.size());
   for (size_t r = 0; r < data.archs.size(); ++r) {
-    const auto arch = space.parse(data.archs[r]);
+    search_space::Architecture arch;
+    try {
+      arch = space.parse(data.archs[r]);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}:{}: not a NAS-Bench-201 architecture: {}", file, data.lines[r],
+                                    e.what()));
+    }
     t.exact[space.format(arch)] = lat[r];
     for (const auto& e : space.path_of(arch).edges) ops[r].push_back(e.ops.empty() ? none : e.ops[0]);
   }

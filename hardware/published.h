@@ -15,6 +15,7 @@ struct PublishedLatencies {
   std::string file;
   std::vector<std::string> devices;       ///< without the lat_ms_ prefix
   std::vector<std::string> archs;         ///< NB201 strings, row order
+  std::vector<int64_t> lines;             ///< each row's line in the file
   std::vector<std::vector<double>> values; ///< [device][row]
 };
 

@@ -58,9 +58,9 @@ int run_plot_command(const std::vector<std::string>& args) {
   const auto xk = vm["x"].as<std::string>(), yk = vm["y"].as<std::string>();
   const auto gk = vm["group"].as<std::string>(), lk = vm["label"].as<std::string>();
   std::vector<experiments::ScatterPoint> points;
-  fmt::print("| run | {} | {} | {} | {} |\n|---|---|---|---|---|\n", gk, lk, xk, yk);
+  std::string table = fmt::format("| run | {} | {} | {} | {} |\n|---|---|---|---|---|\n", gk, lk, xk, yk);
   for (const auto& run : runs) {
-    const auto result = core::read_json_file(run + "/result.json");
+    const auto result = read_run_json(run, "result.json", "nas plot:");
     const auto x = experiments::value_at(result, xk), y = experiments::value_at(result, yk);
     if (!x.is_number() || !y.is_number()) {
       throw ConfigError(fmt::format("{}/result.json: '{}' and '{}' must be numbers, found {} and {}",
@@ -69,9 +69,10 @@ int run_plot_command(const std::vector<std::string>& args) {
     const auto group = text_of(experiments::value_at(result, gk));
     const auto label = text_of(experiments::value_at(result, lk));
     points.push_back({x.get<double>(), y.get<double>(), group, label});
-    fmt::print("| {} | {} | {} | {:.4g} | {:.4g} |\n", run, group, label, x.get<double>(),
-               y.get<double>());
+    table += fmt::format("| {} | {} | {} | {:.4g} | {:.4g} |\n", run, group, label,
+                         x.get<double>(), y.get<double>());
   }
+  fmt::print("{}", table);  // once every run has been read
   core::write_text_file(vm["out"].as<std::string>(),
                         experiments::scatter_svg(points, vm["title"].as<std::string>(), xk, yk));
   return 0;

@@ -91,6 +91,10 @@ int run_rank_command(const std::vector<std::string>& args) {
     if (vm.count("estimator") == 0 || vm.count("vs") == 0) {
       throw ConfigError("nas rank: expected --estimator A and --vs B (`nas list estimators`)");
     }
+    if (vm.count("archs") != 0 && vm["archs"].as<int64_t>() < 1) {
+      throw ConfigError(fmt::format("--archs: expected 1 or more architectures to rank, found {}",
+                                    vm["archs"].as<int64_t>()));
+    }
     auto paths = shared_flag_paths();
     paths.insert(paths.end(), {{"space", "space.name"},
                                {"estimator", "estimator.name"},

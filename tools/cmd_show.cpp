@@ -72,8 +72,9 @@ int run_show_command(const std::vector<std::string>& args) {
   auto space_name = vm["space"].as<std::string>();
   if (vm.count("from-run") != 0 && vm["space"].defaulted()) {
     // The run's own space, unless --space is given.
-    const auto run = core::read_json_file(vm["from-run"].as<std::string>() + "/config.json");
-    space_name = run.at("space").at("name").get<std::string>();
+    const auto dir = vm["from-run"].as<std::string>();
+    space_name = string_at(read_run_json(dir, "config.json", "--from-run"), "/space/name",
+                           dir + "/config.json");
   }
   const auto space = registries.spaces.create(space_name);
   const bool supernet = vm["supernet"].as<bool>();
@@ -95,7 +96,7 @@ int run_show_command(const std::vector<std::string>& args) {
       throw ConfigError("nas show: give --arch TEXT, --arch-file FILE, "
                         "--from-run DIR or --supernet");
     }
-    const auto arch = space->parse(text);
+    const auto arch = parse_arch(*space, text, arch_source(vm));
     const auto net = space->build_network(arch, o);
     out["arch"] = space->format(arch);
     out["params"] = hardware::count_parameters(*net, net->auxiliary_prefix());

@@ -49,7 +49,7 @@ int run_train_command(const std::vector<std::string>& args) {
   if (vm.count("from-run") != 0) {
     // The search's space and data come along unless given again.
     const auto dir = vm["from-run"].as<std::string>();
-    const auto searched = core::read_json_file(dir + "/config.json");
+    const auto searched = read_run_json(dir, "config.json", "--from-run");
     if (!searched.is_object() || !searched.contains("space") || !searched.contains("data") ||
         !searched["data"].is_object() || !searched["data"].contains("dataset") ||
         !searched["data"].contains("dir")) {

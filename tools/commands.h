@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search_space/network.h"
+#include "search_space/search_space.h"
 
 namespace nas::tools {
 
@@ -70,5 +71,20 @@ search_space::NetworkOptions network_sizes(const po::variables_map& vm,
 
 /// Reads a text argument that may be given inline or as a file.
 std::string read_arch_argument(const po::variables_map& vm);
+/// Where read_arch_argument's text came from, for messages: "--arch",
+/// "--arch-file FILE" or "--from-run DIR/result.json".
+std::string arch_source(const po::variables_map& vm);
+/// `space.parse(text)`; a ConfigError names `source` first.
+search_space::Architecture parse_arch(const search_space::SearchSpace& space,
+                                      const std::string& text, const std::string& source);
+
+/// `name` (config.json, result.json) of the run in `dir`; ConfigError
+/// naming `flag` when `dir` holds no such file (not a run directory).
+nlohmann::json read_run_json(const std::string& dir, const std::string& name,
+                             const std::string& flag);
+/// The string at JSON `pointer` ("/space/name") of `j` read from `file`;
+/// ConfigError naming the file, the key and what was found otherwise.
+std::string string_at(const nlohmann::json& j, const std::string& pointer,
+                      const std::string& file);
 
 }  // namespace nas::tools

@@ -1,4 +1,5 @@
 #include <cctype>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -6,6 +7,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "experiments/config.h"
 #include "experiments/run_dir.h"
 #include "tools/commands.h"
@@ -102,7 +104,8 @@ std::vector<nlohmann::json> config_layers(
             item));
       }
       experiments::set_path(sets, item.substr(0, eq),
-                            experiments::parse_value(item.substr(eq + 1)));
+                            experiments::parse_value(item.substr(eq + 1),
+                                                     "--set " + item.substr(0, eq)));
     }
     layers.push_back(sets);
   }
@@ -176,13 +179,49 @@ std::string read_arch_argument(const po::variables_map& vm) {
   }
   if (vm.count("from-run") != 0) {
     const auto dir = vm["from-run"].as<std::string>();
-    const auto result = core::read_json_file(dir + "/result.json");
-    if (!result.contains("arch")) {
-      throw ConfigError(fmt::format("{}/result.json has no \"arch\"", dir));
-    }
-    return result["arch"].get<std::string>();
+    return string_at(read_run_json(dir, "result.json", "--from-run"), "/arch",
+                     dir + "/result.json");
   }
   return "";
+}
+
+std::string arch_source(const po::variables_map& vm) {
+  if (vm.count("arch") != 0) return "--arch";
+  if (vm.count("arch-file") != 0) return "--arch-file " + vm["arch-file"].as<std::string>();
+  if (vm.count("from-run") != 0) return "--from-run " + vm["from-run"].as<std::string>() + "/result.json";
+  return "the architecture";
+}
+
+search_space::Architecture parse_arch(const search_space::SearchSpace& space,
+                                      const std::string& text, const std::string& source) {
+  try {
+    return space.parse(text);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", source, e.what()));
+  }
+}
+
+nlohmann::json read_run_json(const std::string& dir, const std::string& name,
+                             const std::string& flag) {
+  const auto path = dir + "/" + name;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw ConfigError(fmt::format("{} {}: not a run directory (no {}{})", flag, dir, name,
+                                  std::filesystem::is_directory(dir, ec) ? "" : "; no such directory"));
+  }
+  return core::read_json_file(path);
+}
+
+std::string string_at(const nlohmann::json& j, const std::string& pointer,
+                      const std::string& file) {
+  const nlohmann::json::json_pointer p(pointer);
+  if (!j.is_object() || !j.contains(p) || !j.at(p).is_string()) {
+    throw ConfigError(fmt::format("{}: expected a string at \"{}\", found {}", file,
+                                  pointer.substr(1),
+                                  j.is_object() && j.contains(p) ? core::printable(j.at(p).dump(), 60)
+                                                                 : "none"));
+  }
+  return j.at(p).get<std::string>();
 }
 
 }  // namespace nas::tools
