@@ -101,24 +101,53 @@ void RunDir::start(const nlohmann::json& config, bool resuming,
   core::write_json_file(file(resuming ? "env.resume.json" : "env.json"), env);
 }
 
-int64_t RunDir::log_lines() const {
-  std::ifstream in(file(log_));
-  int64_t n = 0;
+namespace {
+
+uLong crc_of_line(uLong crc, const std::string& line) {
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(line.data()), static_cast<uInt>(line.size()));
+  return crc32(crc, reinterpret_cast<const Bytef*>("\n"), 1);
+}
+
+}  // namespace
+
+void RunDir::scan_log() const {
+  std::ifstream in(file(log_), std::ios::binary);
+  if (!in) {
+    scan_ = LogScan{0, static_cast<int64_t>(crc32(0L, Z_NULL, 0)), 0};
+    return;
+  }
+  in.seekg(0, std::ios::end);
+  const int64_t size = in.tellg();
+  if (size < scan_.bytes || scan_.bytes == 0) {  // rewritten (or first look): from the start
+    scan_ = LogScan{0, static_cast<int64_t>(crc32(0L, Z_NULL, 0)), 0};
+  }
+  in.seekg(scan_.bytes);
+  uLong crc = static_cast<uLong>(scan_.crc);
   std::string line;
   while (std::getline(in, line)) {
-    if (!line.empty()) ++n;
+    if (in.eof()) break;  // a line still being written: not counted yet
+    scan_.bytes += static_cast<int64_t>(line.size()) + 1;
+    if (line.empty()) continue;
+    crc = crc_of_line(crc, line);
+    ++scan_.lines;
   }
-  return n;
+  scan_.crc = static_cast<int64_t>(crc);
+}
+
+int64_t RunDir::log_lines() const {
+  scan_log();
+  return scan_.lines;
 }
 
 int64_t RunDir::log_crc(int64_t lines) const {
+  scan_log();
+  if (lines == scan_.lines) return scan_.crc;
   std::ifstream in(file(log_));
   uLong crc = crc32(0L, Z_NULL, 0);
   std::string line;
   for (int64_t n = 0; n < lines && std::getline(in, line);) {
     if (line.empty()) continue;
-    line += '\n';
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(line.data()), static_cast<uInt>(line.size()));
+    crc = crc_of_line(crc, line);
     ++n;
   }
   return static_cast<int64_t>(crc);
@@ -136,6 +165,7 @@ void RunDir::truncate_log(int64_t lines) const {
   }
   in.close();
   core::write_text_file(file(log_), kept.str());
+  scan_ = LogScan{};
 }
 
 namespace {

@@ -53,6 +53,16 @@ class RunDir {
   std::string path_;
   std::string log_;
   mutable std::shared_ptr<core::DirLock> lock_;
+  /// What has been read of the log so far (it only grows between
+  /// checkpoints): complete lines, their CRC and the bytes they take, so
+  /// each checkpoint reads only the new lines.
+  struct LogScan {
+    int64_t lines = 0;
+    int64_t crc = 0;
+    int64_t bytes = 0;
+  };
+  mutable LogScan scan_;
+  void scan_log() const;
 };
 
 /// The command line of this process, for env.json.
