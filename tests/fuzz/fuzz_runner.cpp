@@ -127,7 +127,7 @@ void collect(nlohmann::json& j, std::vector<nlohmann::json*>& out) {
 /// duplicated list, an out-of-range number, a copy of another value.
 Bytes mutate_json(const Bytes& s, nas::core::Rng& rng) {
   std::vector<std::pair<size_t, size_t>> lines;  // [begin, end)
-  for (size_t b = 0, e; b <= s.size(); b = e + 1) {
+  for (size_t b = 0, e = 0; b <= s.size(); b = e + 1) {
     e = s.find_first_of("\n\x01", b);
     if (e == Bytes::npos) e = s.size();
     if (e > b && e - b < (size_t{1} << 16) && (s[b] == '{' || s[b] == '[' || s[b] == '#')) {
