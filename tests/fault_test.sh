@@ -131,7 +131,9 @@ clear 2 "cost table of the 'darts' space" -- "$nas" "${lat[@]}" --latency "$tmp/
   --out "$tmp/nb-lat.json" >/dev/null 2>&1 || fail "profile the nb201 space"
 clear 2 "sizes|C" -- "$nas" search --space nb201 --strategy darts --epochs 1 "${tiny[@]}" --C 4 \
   --latency "$tmp/nb-lat.json" --out "$tmp/l0"
-clear 2 "published:nosuchphone: unknown device" -- "$nas" "${lat[@]}" --latency published:nosuchphone --out "$tmp/l0"
+printf 'nb201_idx,arch_str,lat_ms_pixel3\n0,%s,1.5\n' "$nb" >"$tmp/one.csv"
+clear 2 "published:nosuchphone: unknown device; .*one.csv has: pixel3" -- "$nas" "${lat[@]}" \
+  --latency published:nosuchphone --latency-data "$tmp/one.csv" --out "$tmp/l0"
 printf '\x1f\x8b\x08\x00garbage-after-a-gzip-magic' >"$tmp/bad.csv.gz"
 clear 2 "bad.csv.gz.*(corrupt gzip|header)" -- "$nas" "${lat[@]}" --latency published:pixel3 \
   --latency-data "$tmp/bad.csv.gz" --out "$tmp/l0"
