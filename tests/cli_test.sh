@@ -150,15 +150,7 @@ fi
 
 # Trial strategies: a benchmark table, random search and evolution, an
 # interrupted run resumed, nas rank; and clear errors.
-awk 'BEGIN {
-  split("none skip_connect nor_conv_1x1 nor_conv_3x3 avg_pool_3x3", op, " ");
-  print "arch,acc";
-  for (c = 0; c < 15625; c++) {
-    x = c; s = 0;
-    for (i = 1; i <= 6; i++) { o[i] = op[x % 5 + 1]; s += (x % 5 == 3); x = int(x / 5) }
-    printf "|%s~0|+|%s~0|%s~1|+|%s~0|%s~1|%s~2|,%.3f\n", o[1], o[2], o[3], o[4], o[5], o[6], 50 + 7 * s + (c % 97) / 100
-  }
-}' >"$tmp/table.csv"
+awk -f "$(dirname "$0")/nb201_table.awk" >"$tmp/table.csv"
 table=(--space nb201 --estimator tabular --set "estimator.options.file=$tmp/table.csv" -q)
 expect 2 "expected a benchmark file" -- "$nas" search --space nb201 --strategy random --estimator tabular --out "$tmp/t0"
 expect 2 "no-such.csv" -- "$nas" search --space nb201 --strategy random --estimator tabular \

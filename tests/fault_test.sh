@@ -42,15 +42,7 @@ tiny=(--dataset synthetic --C 2 --layers 3 --cells-per-stage 1 --batch 16
 nb="|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
 
 # A benchmark table of every NB201 architecture (synthetic accuracies).
-awk 'BEGIN {
-  split("none skip_connect nor_conv_1x1 nor_conv_3x3 avg_pool_3x3", op, " ");
-  print "arch,acc";
-  for (c = 0; c < 15625; c++) {
-    x = c; s = 0;
-    for (i = 1; i <= 6; i++) { o[i] = op[x % 5 + 1]; s += (x % 5 == 3); x = int(x / 5) }
-    printf "|%s~0|+|%s~0|%s~1|+|%s~0|%s~1|%s~2|,%.3f\n", o[1], o[2], o[3], o[4], o[5], o[6], 50 + 7 * s + (c % 97) / 100
-  }
-}' >"$tmp/table.csv"
+awk -f "$(dirname "$0")/nb201_table.awk" >"$tmp/table.csv"
 tab() { echo --set "estimator.options.file=$1" --set estimator.options.metric=acc; }
 
 # --- study configs and directories -----------------------------------------
