@@ -9,12 +9,11 @@ namespace nas::core {
 namespace {
 int g_verbosity = 1;
 const auto g_start = std::chrono::steady_clock::now();
+}  // namespace
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
-}  // namespace
 
 void set_verbosity(int level) { g_verbosity = level; }
 int verbosity() { return g_verbosity; }

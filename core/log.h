@@ -8,6 +8,9 @@
 
 namespace nas::core {
 
+/// Elapsed seconds since `start` (a steady_clock time point).
+double seconds_since(std::chrono::steady_clock::time_point start);
+
 /// Verbosity: 0 quiet (errors only), 1 normal, 2 verbose.
 void set_verbosity(int level);
 int verbosity();

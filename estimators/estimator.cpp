@@ -1,6 +1,7 @@
 #include "estimators/estimator.h"
 
 #include "core/interrupt.h"
+#include "core/log.h"
 
 namespace nas::estimators {
 
@@ -11,10 +12,6 @@ nlohmann::json Estimate::to_json() const {
       {"passes", passes}};
   j.update(fields);
   return j;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 Estimate guarded_estimate(const std::string& metric, nlohmann::json fidelity,
@@ -32,7 +29,7 @@ Estimate guarded_estimate(const std::string& metric, nlohmann::json fidelity,
     e.ok = false;
     e.message = ex.what();
   }
-  e.seconds = seconds_since(start);
+  e.seconds = core::seconds_since(start);
   return e;
 }
 

@@ -103,9 +103,6 @@ inline double score_of(double value, bool higher_is_better) {
   return higher_is_better ? value : -value;
 }
 
-/// Elapsed seconds since `start` (a steady_clock time point).
-double seconds_since(std::chrono::steady_clock::time_point start);
-
 /// Runs `body` on a fresh estimate of `metric` with `fidelity`, timed into
 /// `seconds`: an exception becomes a failed estimate with its message, and
 /// core::Interrupted an interrupted one (the contract of `evaluate`).

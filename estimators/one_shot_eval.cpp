@@ -117,19 +117,6 @@ EvalResult score_architecture(const OneShotModel& model, const search_space::Arc
 
 namespace nas::estimators {
 
-search_space::NetworkOptions supernet_sizes(const search_space::SearchSpace& space,
-                                            const nlohmann::json& network, int64_t classes,
-                                            int64_t channels, int64_t input_size) {
-  auto o = space.search_defaults();
-  o.C = core::option<int64_t>(network, "C");
-  o.layers = core::option<int64_t>(network, "layers");
-  o.cells_per_stage = core::option<int64_t>(network, "cells_per_stage");
-  o.num_classes = classes;
-  o.in_channels = channels;
-  o.input_size = input_size;
-  return o;
-}
-
 nlohmann::json SupernetEstimator::default_options() {
   return {{"run", ""}, {"recalibrate", 10}, {"batches", 0}};
 }
@@ -174,7 +161,7 @@ void SupernetEstimator::attach(const EstimatorContext& ctx) {
   split_ = data::make_search_split(data_, config.at("data"), config.at("seed").get<uint64_t>(),
                                    ctx.device);
   model_.space = ctx.space;
-  model_.supernet = ctx.space->build_supernet(supernet_sizes(
+  model_.supernet = ctx.space->build_supernet(search_space::supernet_sizes(
       *ctx.space, config.at("network"), split_.num_classes, split_.channels, split_.input_size));
   torch::serialize::InputArchive archive, net_archive;
   core::load_checked(archive, checkpoint, ctx.device);

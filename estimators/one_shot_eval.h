@@ -43,13 +43,6 @@ EvalResult score_architecture(const OneShotModel& model, const search_space::Arc
 
 namespace nas::estimators {
 
-/// The supernet sizes of a search config: the space's search defaults with
-/// the config's `network` section (C, layers, cells_per_stage) and the
-/// data's classes, channels and image size.
-search_space::NetworkOptions supernet_sizes(const search_space::SearchSpace& space,
-                                            const nlohmann::json& network, int64_t classes,
-                                            int64_t channels, int64_t input_size);
-
 /// The `supernet` estimator: one-shot estimates outside of a one-shot
 /// search. Loads the supernet of a finished one-shot run (`run`: its
 /// directory; config.json and checkpoint.pt are read), that run's data and

@@ -35,6 +35,13 @@ std::vector<std::string> Registries::strategy_names() const {
   return names;
 }
 
+StrategyKind Registries::kind(const std::string& name) const {
+  if (trial_strategies.contains(name)) return StrategyKind::trial;
+  if (strategies.contains(name)) return StrategyKind::one_shot;
+  throw ConfigError(fmt::format("unknown strategy '{}'; valid names: {}", name,
+                                fmt::join(strategy_names(), ", ")));
+}
+
 nlohmann::json search_defaults() {
   return {
       {"seed", 2},
@@ -228,13 +235,10 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
   resolve_component("space", registries.spaces);
   if (config.contains("strategy")) {
     const auto strategy = core::option<std::string>(config["strategy"], "name");
-    if (registries.is_trial_strategy(strategy)) {
+    if (registries.kind(strategy) == StrategyKind::trial) {
       resolve_component("strategy", registries.trial_strategies);
-    } else if (registries.strategies.contains(strategy)) {
-      resolve_component("strategy", registries.strategies);
     } else {
-      throw ConfigError(fmt::format("unknown strategy '{}'; valid names: {}", strategy,
-                                    fmt::join(registries.strategy_names(), ", ")));
+      resolve_component("strategy", registries.strategies);
     }
   }
   const auto space = config.contains("space")

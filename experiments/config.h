@@ -12,6 +12,10 @@
 
 namespace nas::experiments {
 
+/// One-shot strategies run in the supernet loop (`search.h`), trial
+/// strategies in the trial loop (`trials.h`).
+enum class StrategyKind { one_shot, trial };
+
 /// Every registry of the toolkit, filled by the folders'
 /// register_builtin_*() functions (see `builtin_registries`).
 struct Registries {
@@ -22,9 +26,16 @@ struct Registries {
   strategies::TrialStrategyRegistry trial_strategies{"strategy"};
   estimators::EstimatorRegistry estimators{"estimator"};
 
-  /// True when `name` is a trial (black-box) strategy.
+  /// Which loop runs strategy `name`: the one place that decides it.
+  /// ConfigError naming every strategy when `name` is none.
+  StrategyKind kind(const std::string& name) const;
+  /// True when `name` is a trial (black-box) strategy; false for one-shot
+  /// and unknown names (for reading run directories).
   bool is_trial_strategy(const std::string& name) const {
     return trial_strategies.contains(name);
+  }
+  bool is_strategy(const std::string& name) const {
+    return strategies.contains(name) || trial_strategies.contains(name);
   }
   /// Every strategy name, one-shot and trial, sorted.
   std::vector<std::string> strategy_names() const;

@@ -1,5 +1,4 @@
 #include "experiments/run.h"
-#include "experiments/search.h"
 
 #include <fmt/format.h>
 #include <torch/torch.h>

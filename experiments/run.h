@@ -16,6 +16,16 @@
 
 namespace nas::experiments {
 
+/// What a finished (or interrupted) search returns.
+struct SearchOutcome {
+  std::string run_dir;
+  bool interrupted = false;
+  nlohmann::json result;  ///< the content of result.json (when finished)
+};
+
+/// The run directory a config writes to.
+std::string search_run_dir(const nlohmann::json& config);
+
 /// What an estimator of a run works on: the space, the data (null when no
 /// estimator needs it; then the image shape stays the space's default),
 /// the stand-alone network sizes of the config's `network` section at the

@@ -17,6 +17,7 @@
 #include "estimators/one_shot_eval.h"
 #include "experiments/run.h"
 #include "experiments/run_dir.h"
+#include "experiments/trials.h"
 #include "hardware/cost.h"
 #include "hardware/objective.h"
 #include "strategies/scoring.h"
@@ -277,7 +278,7 @@ void build_one_shot(SearchState& s, const Registries& registries) {
   s.split = data::make_search_split(data, config["data"], s.run.seed, s.run.device,
                                     s.strategy->uses_whole_training_set());
   s.supernet = s.run.space->build_supernet(
-      estimators::supernet_sizes(*s.run.space, config["network"], s.split.num_classes,
+      search_space::supernet_sizes(*s.run.space, config["network"], s.split.num_classes,
                                  s.split.channels, s.split.input_size));
   s.supernet->to(s.run.device);
   s.run.build_objective(s.split.num_classes, s.split.channels, s.split.input_size);
@@ -322,7 +323,7 @@ bool run_epochs(SearchState& s) {
                               s.ctx.steps_per_epoch);
       if (!run_steps(s, progress)) return false;
       const auto monitor = s.strategy->end_epoch(pos.epoch);
-      const auto line = epoch_line(s, monitor, estimators::seconds_since(epoch_start));
+      const auto line = epoch_line(s, monitor, core::seconds_since(epoch_start));
       core::append_json_line(s.run.dir.file("log.jsonl"), line);
       progress.finish(epoch_summary(line));
       pos.step = 0;
@@ -378,7 +379,9 @@ SearchOutcome run_one_shot(const nlohmann::json& config, bool resume,
 SearchOutcome run_search(const nlohmann::json& config, bool resume,
                          const Registries& registries) {
   const auto strategy = core::option<std::string>(config["strategy"], "name");
-  if (registries.is_trial_strategy(strategy)) return run_trials(config, resume, registries);
+  if (registries.kind(strategy) == StrategyKind::trial) {
+    return run_trials(config, resume, registries);
+  }
   return run_one_shot(config, resume, registries);
 }
 

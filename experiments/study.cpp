@@ -82,9 +82,10 @@ nlohmann::json resolve_strategies(const nlohmann::json& given, const Registries&
     auto e = given[i].is_string() ? nlohmann::json{{"name", given[i]}} : given[i];
     e = core::resolve_options(strategy_entry_defaults(), e, where);
     const auto name = core::option<std::string>(e, "name");
-    if (!registries.is_trial_strategy(name) && !registries.strategies.contains(name)) {
-      throw ConfigError(fmt::format("{}.name: unknown strategy '{}'; valid names: {}", where, name,
-                                    fmt::join(registries.strategy_names(), ", ")));
+    try {
+      registries.kind(name);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}.name: {}", where, e.what()));
     }
     if (e["label"] == "") e["label"] = name;
     check_label(e["label"]);
@@ -337,7 +338,7 @@ bool study_search(const StudyRun& r, const std::string& out, StudyProgress& prog
     return true;
   }
   fs::remove(r.dir + "/error.json");
-  const auto seconds = estimators::seconds_since(start);
+  const auto seconds = core::seconds_since(start);
   core::append_json_line(out + "/study.jsonl", {{"task", "search"},
                                                 {"label", r.label},
                                                 {"seed", r.seed},

@@ -1,3 +1,5 @@
+#include "experiments/trials.h"
+
 // The trial loop: black-box strategies (random, evolution, list) propose
 // architectures, an estimator evaluates each, one trials.jsonl line and a
 // checkpoint follow every trial. Shares the run mechanism (experiments/
@@ -17,7 +19,6 @@
 #include "core/stats.h"
 #include "data/source.h"
 #include "experiments/run.h"
-#include "experiments/search.h"
 
 namespace nas::experiments {
 
@@ -179,7 +180,7 @@ bool budget_spent(const TrialState& s) {
 std::string eta(const TrialState& s) {
   const int64_t done = s.pos.trials - s.trials_at_start;
   if (done <= 0) return "?";
-  const double per_trial = estimators::seconds_since(s.start) / done;
+  const double per_trial = core::seconds_since(s.start) / done;
   const double per_estimator_second =
       s.pos.estimator_seconds > 0 ? per_trial * s.pos.trials / s.pos.estimator_seconds : 0;
   double left = std::numeric_limits<double>::infinity();

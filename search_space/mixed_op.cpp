@@ -86,13 +86,13 @@ torch::Tensor MixedOpImpl::forward(const torch::Tensor& x, const EdgeChoice& cho
 }
 
 torch::Tensor sum_edges(const std::vector<EdgeTerms>& edges) {
-  std::vector<SumTerm> terms;
+  std::vector<kernels::SumTerm> terms;
   torch::Tensor offset;
   for (const auto& e : edges) {
     terms.insert(terms.end(), e.terms.begin(), e.terms.end());
     if (e.offset.defined()) offset = offset.defined() ? offset + e.offset : e.offset;
   }
-  const auto sum = weighted_sum(terms);
+  const auto sum = kernels::weighted_sum(terms);
   // Nothing ran (only `none`): the 0-dim offset alone, which the caller
   // broadcasts, so the offset's gradient still flows.
   if (!offset.defined()) return sum;

@@ -7,7 +7,7 @@
 
 #include "search_space/ops.h"
 #include "search_space/path.h"
-#include "search_space/weighted_sum.h"
+#include "kernels/weighted_sum.h"
 
 namespace nas::search_space {
 
@@ -15,7 +15,7 @@ namespace nas::search_space {
 /// output, times its weight where the op did not fold the weight in
 /// itself); the offset (0-dim, GDAS on `none`) may be undefined.
 struct EdgeTerms {
-  std::vector<SumTerm> terms;
+  std::vector<kernels::SumTerm> terms;
   torch::Tensor offset;
 };
 

@@ -4,11 +4,19 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "search_space/pool.h"
+#include "kernels/pool.h"
+#include "kernels/relu_conv_bn.h"
 
 namespace nas::search_space {
 
 namespace nn = torch::nn;
+using kernels::batch_moments;
+using kernels::conv_bn_unit;
+using kernels::ConvBnUnit;
+using kernels::DepthwiseGeometry;
+using kernels::pool_3x3;
+using kernels::relu_conv_bn;
+using kernels::update_running_statistics;
 
 torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track) {
   return nn::BatchNorm2d(
@@ -25,29 +33,6 @@ const SharedResults::Entry& SharedResults::add(const torch::Tensor& x, int64_t k
                                                int64_t stride, Entry entry) {
   entry.input = x;
   return entries[{x.unsafeGetTensorImpl(), kind, stride}] = std::move(entry);
-}
-
-ConvBnUnit conv_bn_unit(const nn::Conv2d& conv, int64_t stride, int64_t padding,
-                        const nn::BatchNorm2d& bn, const nn::Conv2d& dw,
-                        const DepthwiseGeometry& geometry) {
-  ConvBnUnit u;
-  if (dw) {
-    u.dw_weight = dw->weight;
-    u.dw = geometry;
-  }
-  u.conv_weight = conv->weight;
-  u.conv_bias = conv->bias;
-  u.stride = stride;
-  u.padding = padding;
-  u.bn_weight = bn->weight;
-  u.bn_bias = bn->bias;
-  u.running_mean = bn->running_mean;
-  u.running_var = bn->running_var;
-  u.num_batches_tracked = bn->num_batches_tracked;
-  u.momentum = bn->options.momentum() ? std::optional<double>(*bn->options.momentum())
-                                       : std::nullopt;
-  u.eps = bn->options.eps();
-  return u;
 }
 
 std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,

@@ -12,7 +12,6 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/types.h>
 
-#include "search_space/relu_conv_bn.h"
 
 namespace nas::search_space {
 
@@ -37,7 +36,7 @@ class CandidateOpImpl : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   /// `forward(x) * w` for a 0-dim op weight `w` (`forward(x)` when `w` is
   /// undefined), used by the supernet's edges. The ReLU-conv-BN ops run as
-  /// one fused node here (`relu_conv_bn.h`: naskit's kernels, less memory,
+  /// one fused node here (`kernels/relu_conv_bn.h`: naskit's kernels, less memory,
   /// recomputation in backward) with `w` folded into their last BatchNorm;
   /// `forward` keeps the plain module calls (stand-alone networks).
   virtual torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
@@ -133,13 +132,6 @@ class FactorizedReduceImpl : public CandidateOpImpl {
 
 /// BatchNorm2d with the given flags (momentum 0.1, eps 1e-5).
 torch::nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track = true);
-
-/// The unit of a fused ReLU-conv-BN chain made of these modules' tensors
-/// (`dw` may be empty: no depthwise conv).
-ConvBnUnit conv_bn_unit(const torch::nn::Conv2d& conv, int64_t stride, int64_t padding,
-                        const torch::nn::BatchNorm2d& bn,
-                        const torch::nn::Conv2d& dw = torch::nn::Conv2d{nullptr},
-                        const DepthwiseGeometry& geometry = {});
 
 /// The output shape of any candidate op for input `x`.
 std::vector<int64_t> op_output_shape(const torch::Tensor& x, int64_t c_out,

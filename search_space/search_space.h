@@ -77,6 +77,13 @@ class SearchSpace {
 
 using SpaceRegistry = core::Registry<SearchSpace>;
 
+/// The supernet sizes of a search config: the space's search defaults with
+/// the config's `network` section (C, layers, cells_per_stage) and the
+/// data's classes, channels and image size.
+NetworkOptions supernet_sizes(const SearchSpace& space,
+                                            const nlohmann::json& network, int64_t classes,
+                                            int64_t channels, int64_t input_size);
+
 /// Registers darts (and later spaces); one line each.
 void register_builtin_spaces(SpaceRegistry& registry);
 

@@ -51,8 +51,7 @@ void list_presets(const experiments::Registries& r) {
   for (const auto& name : experiments::preset_names("search")) {
     const auto dash = name.find('-');
     const bool recipe = dash != std::string::npos && r.spaces.contains(name.substr(0, dash)) &&
-                        (r.strategies.contains(name.substr(dash + 1)) ||
-                         r.is_trial_strategy(name.substr(dash + 1)));
+                        r.is_strategy(name.substr(dash + 1));
     (recipe ? recipes : general).push_back(name);
   }
   fmt::print("search presets (nas search --preset NAME): {}\n", fmt::join(general, ", "));

@@ -1,4 +1,4 @@
-#include "search_space/pool.h"
+#include "kernels/pool.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -7,10 +7,10 @@
 #include <limits>
 #include <vector>
 
-#include "search_space/planes.h"
-#include "search_space/simd.h"
+#include "kernels/planes.h"
+#include "kernels/simd.h"
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 namespace {
 
@@ -272,4 +272,4 @@ torch::Tensor pool_3x3(const torch::Tensor& x, int64_t stride, bool max) {
   return Pool3x3Function::apply(x, stride, max);
 }
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

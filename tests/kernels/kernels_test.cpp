@@ -7,17 +7,20 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "search_space/depthwise.h"
-#include "search_space/ops.h"
-#include "search_space/pointwise.h"
-#include "search_space/pool.h"
-#include "search_space/relu_conv_bn.h"
-#include "search_space/weighted_sum.h"
+#include "kernels/depthwise.h"
+#include "kernels/pointwise.h"
+#include "kernels/pool.h"
+#include "kernels/relu_conv_bn.h"
+#include "kernels/weighted_sum.h"
 
-namespace nas::search_space {
+namespace nas::kernels {
 namespace {
 
 namespace nn = torch::nn;
+
+nn::BatchNorm2d make_bn(int64_t c, bool affine, bool track) {
+  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).affine(affine).track_running_stats(track));
+}
 
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
                   double tol = 1e-10) {
@@ -413,4 +416,4 @@ TEST(ReluConvBn, RefusesSecondDerivatives) {
 }
 
 }  // namespace
-}  // namespace nas::search_space
+}  // namespace nas::kernels

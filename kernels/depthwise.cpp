@@ -1,16 +1,16 @@
-#include "search_space/depthwise.h"
+#include "kernels/depthwise.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "search_space/planes.h"
-#include "search_space/simd.h"
+#include "kernels/planes.h"
+#include "kernels/simd.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 namespace {
 
@@ -238,7 +238,7 @@ bool own_kernel(const torch::Tensor& x) {
          (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
 }
 
-/// Which kernel is faster (`nas_bench --benchmark_filter=BM_DepthwiseConv`,
+/// Which kernel is faster (`kernels_bench --benchmark_filter=BM_DepthwiseConv`,
 /// batch 32 at the DARTS search sizes, both on 2 threads). Forward: oneDNN's
 /// JIT kernel once the channels fill its SIMD blocks (C=16/32: 0.05-0.15 ms
 /// vs this file's 0.06-0.33 ms; at C=8 this file's 1.3-2.2x faster at
@@ -335,4 +335,4 @@ std::pair<torch::Tensor, torch::Tensor> depthwise_conv_backward(
   return {gx, gw};
 }
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 /// True when `pointwise_conv` runs naskit's own kernel for this input and
 /// weight (a CPU float/double tensor, weight [C_out, C_in, 1, 1]); other
@@ -18,7 +18,7 @@ bool pointwise_is_own(const torch::Tensor& x, const torch::Tensor& weight);
 /// product W [C_out, C_in] x X [C_in, H*W], register-blocked (4 output
 /// channels x 16 positions). At the DARTS search sizes (8-32 channels, batch
 /// 32) oneDNN's 1x1 convolution spends most of its time outside the
-/// arithmetic (0.3-0.5 ms per call at C=8, 28x28; `nas_bench
+/// arithmetic (0.3-0.5 ms per call at C=8, 28x28; `kernels_bench
 /// --benchmark_filter=BM_PointwiseConv`). Deterministic: every output
 /// element and every weight gradient is summed in a fixed order, whatever
 /// the number of threads.
@@ -31,4 +31,4 @@ std::pair<torch::Tensor, torch::Tensor> pointwise_conv_backward(const torch::Ten
                                                                 const torch::Tensor& weight,
                                                                 bool need_input, bool need_weight);
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

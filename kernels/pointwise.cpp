@@ -1,15 +1,15 @@
-#include "search_space/pointwise.h"
+#include "kernels/pointwise.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "search_space/simd.h"
+#include "kernels/simd.h"
 
 #include <cstring>
 #include <vector>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 namespace {
 
@@ -188,4 +188,4 @@ std::pair<torch::Tensor, torch::Tensor> pointwise_conv_backward(const torch::Ten
   return {gx, gw};
 }
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 /// One term of a sum: `value`, times the 0-dim `weight` when that is
 /// defined.
@@ -26,4 +26,4 @@ struct SumTerm {
 /// backward, as `value * weight` would. Other devices use ATen's ops.
 torch::Tensor weighted_sum(const std::vector<SumTerm>& terms);
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <utility>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 /// Geometry of a depthwise convolution (square kernel, equal stride,
 /// padding and dilation in both directions: the DARTS sep/dil convs).
@@ -35,4 +35,4 @@ std::pair<torch::Tensor, torch::Tensor> depthwise_conv_backward(
     const torch::Tensor& grad, const torch::Tensor& x, const torch::Tensor& weight,
     const DepthwiseGeometry& g, bool relu_input, bool need_input, bool need_weight);
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

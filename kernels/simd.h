@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 /// 32 bytes of T (8 floats, 4 doubles) for the own CPU kernels: one AVX
 /// register where they are built for AVX2 (NAS_KERNEL_AVX2), two SSE
@@ -21,4 +21,4 @@ struct Simd {
   static Vec splat(T a) { return Vec{} + a; }
 };
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

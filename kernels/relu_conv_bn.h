@@ -1,14 +1,16 @@
 #pragma once
 
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include "search_space/depthwise.h"
+#include "kernels/depthwise.h"
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 /// One unit of a ReLU-conv-BN chain: ReLU -> [depthwise conv] -> conv ->
 /// BatchNorm. The tensors are the modules' own parameters and buffers;
@@ -26,6 +28,13 @@ struct ConvBnUnit {
   std::optional<double> momentum = 0.1;  ///< none: cumulative average
   double eps = 1e-5;
 };
+
+/// The unit made of these modules' own tensors (`dw` may be empty: no
+/// depthwise conv).
+ConvBnUnit conv_bn_unit(const torch::nn::Conv2d& conv, int64_t stride, int64_t padding,
+                        const torch::nn::BatchNorm2d& bn,
+                        const torch::nn::Conv2d& dw = torch::nn::Conv2d{nullptr},
+                        const DepthwiseGeometry& geometry = {});
 
 /// `scale * unit_n(... unit_1(x))` in one autograd node, where each unit is
 /// `BN(conv(dw(relu(h))))` with BatchNorm as torch::nn::BatchNorm2d computes
@@ -60,4 +69,4 @@ void update_running_statistics(const torch::Tensor& mean, const torch::Tensor& v
                                const torch::Tensor& num_batches_tracked,
                                std::optional<double> momentum);
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

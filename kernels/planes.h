@@ -4,14 +4,14 @@
 // windowed ops on [N, C, H, W] planes (depthwise convolution, 3x3 pooling):
 // each (sample, channel) plane is zero- (or otherwise) padded into a
 // buffer, and every kernel tap is then one contiguous loop over "wide" rows.
-// Internal to search_space's kernels.
+// Internal to the kernels room.
 
 #include <torch/types.h>
 
 #include <algorithm>
 #include <cstdint>
 
-namespace nas::search_space::planes {
+namespace nas::kernels::planes {
 
 /// Square window geometry: kernel, stride, padding, dilation (equal in both
 /// directions).
@@ -126,4 +126,4 @@ void widen_to(const T* g, const Plane& p, int64_t width, T* wide) {
   for (int64_t r = 0; r < p.ho; ++r) std::copy(g + r * p.wo, g + (r + 1) * p.wo, wide + r * width);
 }
 
-}  // namespace nas::search_space::planes
+}  // namespace nas::kernels::planes

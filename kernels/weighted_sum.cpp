@@ -1,4 +1,4 @@
-#include "search_space/weighted_sum.h"
+#include "kernels/weighted_sum.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace nas::search_space {
+namespace nas::kernels {
 
 namespace {
 
@@ -183,4 +183,4 @@ torch::Tensor weighted_sum(const std::vector<SumTerm>& terms) {
   return WeightedSumFunction::apply(torch::TensorList(inputs), weight_of);
 }
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels

@@ -1,12 +1,36 @@
-#include "search_space/relu_conv_bn.h"
+#include "kernels/relu_conv_bn.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include "search_space/pointwise.h"
+#include "kernels/pointwise.h"
 
-namespace nas::search_space {
+namespace nas::kernels {
+
+ConvBnUnit conv_bn_unit(const torch::nn::Conv2d& conv, int64_t stride, int64_t padding,
+                        const torch::nn::BatchNorm2d& bn, const torch::nn::Conv2d& dw,
+                        const DepthwiseGeometry& geometry) {
+  ConvBnUnit u;
+  if (dw) {
+    u.dw_weight = dw->weight;
+    u.dw = geometry;
+  }
+  u.conv_weight = conv->weight;
+  u.conv_bias = conv->bias;
+  u.stride = stride;
+  u.padding = padding;
+  u.bn_weight = bn->weight;
+  u.bn_bias = bn->bias;
+  u.running_mean = bn->running_mean;
+  u.running_var = bn->running_var;
+  u.num_batches_tracked = bn->num_batches_tracked;
+  u.momentum = bn->options.momentum() ? std::optional<double>(*bn->options.momentum())
+                                       : std::nullopt;
+  u.eps = bn->options.eps();
+  return u;
+}
+
 
 namespace {
 
@@ -436,4 +460,4 @@ torch::Tensor relu_conv_bn(const torch::Tensor& x, const std::vector<ConvBnUnit>
   return ReluConvBnFunction::apply(x, torch::TensorList(params), spec);
 }
 
-}  // namespace nas::search_space
+}  // namespace nas::kernels
