@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/option_table.h"
 #include "core/options.h"
 
 namespace nas::core {
@@ -19,12 +20,16 @@ namespace nas::core {
 ///
 /// Each folder lists its members in one `register_builtin_<kind>()` function
 /// (no static self-registration: a static library would drop it silently).
-/// `create()` merges the given options over the entry's defaults with
-/// `resolve_options`, so an unknown key fails loudly, naming the valid keys.
+/// An entry keeps the component's OptionSchema (from its OptionTable: the
+/// defaults, the help of each option, the rules); `resolve()` merges the
+/// given options over the defaults with `resolve_options`, so an unknown key
+/// fails loudly, naming the valid keys, and then checks every rule, so a
+/// config is validated by parsing, without building the component.
 ///
 ///   Registry<SearchStrategy> strategies("strategy");
-///   strategies.add("darts", "DARTS (Liu et al., ICLR 2019)", {{"order", 1}},
-///                  [](const nlohmann::json& o) { return make_darts(o); });
+///   strategies.add("darts", "DARTS (Liu et al., ICLR 2019)",
+///                  Darts::options_table().schema(),
+///                  [](const nlohmann::json& o) { return std::make_unique<Darts>(o); });
 ///   auto s = strategies.create("darts", {{"order", 2}});
 template <class T>
 class Registry {
@@ -33,21 +38,27 @@ class Registry {
 
   struct Entry {
     std::string help;
-    nlohmann::json defaults;
+    OptionSchema options;
     Factory factory;
+    const nlohmann::json& defaults() const { return options.defaults; }
   };
 
   /// `kind` names the registry in messages ("strategy", "space", ...).
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
 
-  void add(const std::string& name, std::string help, nlohmann::json defaults,
-           Factory factory) {
+  void add(const std::string& name, std::string help, OptionSchema options, Factory factory) {
     if (entries_.count(name) != 0) {
       throw Error(fmt::format("{} '{}' is registered twice", kind_, name));
     }
-    if (!defaults.is_object()) defaults = nlohmann::json::object();
-    entries_.emplace(name, Entry{std::move(help), std::move(defaults),
-                                 std::move(factory)});
+    if (!options.defaults.is_object()) options.defaults = nlohmann::json::object();
+    entries_.emplace(name, Entry{std::move(help), std::move(options), std::move(factory)});
+  }
+
+  /// An entry whose options have types but no rules (tests, small tools).
+  void add(const std::string& name, std::string help, nlohmann::json defaults, Factory factory) {
+    OptionSchema options;
+    options.defaults = std::move(defaults);
+    add(name, std::move(help), std::move(options), std::move(factory));
   }
 
   bool contains(const std::string& name) const {
@@ -71,11 +82,15 @@ class Registry {
     return it->second;
   }
 
-  /// Defaults merged with `options` (unknown keys rejected).
+  /// Defaults merged with `options`: unknown keys, wrong types and values
+  /// that break a rule are ConfigErrors naming `kind.name.key`.
   nlohmann::json resolve(const std::string& name,
                          const nlohmann::json& options) const {
-    return resolve_options(entry(name).defaults, options,
-                           fmt::format("{}.{}", kind_, name));
+    const auto& e = entry(name);
+    const auto where = fmt::format("{}.{}", kind_, name);
+    auto resolved = resolve_options(e.options.defaults, options, where);
+    if (e.options.check) e.options.check(resolved, where);
+    return resolved;
   }
 
   std::unique_ptr<T> create(const std::string& name,

@@ -63,12 +63,8 @@ DartsSearchCellImpl::DartsSearchCellImpl(int64_t steps, int64_t multiplier,
       args.affine = o.affine;
       args.track_running_stats = o.track_running_stats;
       args.search = true;
-      std::vector<std::pair<std::string, CandidateOp>> ops;
-      for (const auto& name : family.order) {
-        ops.emplace_back(name, family.make(name, args));
-      }
       edges_.push_back(register_module(fmt::format("edge{}", edges_.size()),
-                                       std::make_shared<MixedOpImpl>(ops)));
+                                       make_mixed_op(family, args)));
     }
   }
 }

@@ -27,6 +27,12 @@ PathSpec PathSpec::single(const std::vector<int64_t>& ops) {
   return p;
 }
 
+MixedOp make_mixed_op(const OpFamily& family, const OpArgs& args) {
+  std::vector<std::pair<std::string, CandidateOp>> ops;
+  for (const auto& name : family.order) ops.emplace_back(name, family.make(name, args));
+  return std::make_shared<MixedOpImpl>(std::move(ops));
+}
+
 MixedOpImpl::MixedOpImpl(
     std::vector<std::pair<std::string, CandidateOp>> ops) {
   for (auto& [name, op] : ops) {

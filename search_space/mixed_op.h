@@ -58,4 +58,8 @@ class MixedOpImpl : public torch::nn::Module {
 };
 using MixedOp = std::shared_ptr<MixedOpImpl>;
 
+/// The MixedOp of one searchable edge: every op of `family`, in its order,
+/// built with `args` (the spaces' one way to make an edge).
+MixedOp make_mixed_op(const OpFamily& family, const OpArgs& args);
+
 }  // namespace nas::search_space

@@ -63,12 +63,8 @@ class Nb201CellImpl : public nn::Module {
         args.affine = o.affine;
         args.track_running_stats = o.track_running_stats;
         args.search = true;
-        std::vector<std::pair<std::string, CandidateOp>> ops;
-        for (const auto& name : family.order) {
-          ops.emplace_back(name, family.make(name, args));
-        }
-        mixed_[Nb201Space::edge_row(i, j)] = register_module(
-            fmt::format("edge_{}_{}", i, j), std::make_shared<MixedOpImpl>(ops));
+        mixed_[Nb201Space::edge_row(i, j)] =
+            register_module(fmt::format("edge_{}_{}", i, j), make_mixed_op(family, args));
       }
     }
     out->assign(mixed_.begin(), mixed_.end());

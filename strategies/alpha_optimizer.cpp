@@ -4,46 +4,33 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 
 namespace nas::strategies {
 
-namespace {
-double optional_double(const nlohmann::json& o, const char* key, double fallback) {
-  return o.contains(key) ? core::option<double>(o, key) : fallback;
-}
-}  // namespace
-
-AlphaOptimizer::AlphaOptimizer(const nlohmann::json& o, const torch::Tensor& alpha) {
-  const auto kind = o.contains("alpha_optimizer")
-                        ? core::option<std::string>(o, "alpha_optimizer")
-                        : std::string("adam");
-  if (kind != "adam" && kind != "sgd") {
-    throw ConfigError(fmt::format(
-        "option 'alpha_optimizer': expected \"adam\" or \"sgd\", found \"{}\"", kind));
-  }
-  adam_ = kind == "adam";
-  lr_ = core::option<double>(o, "alpha_lr");
-  if (!(lr_ >= 0)) {
-    throw ConfigError(fmt::format("option 'alpha_lr': expected >= 0, found {}", lr_));
-  }
-  weight_decay_ = optional_double(o, "alpha_weight_decay", 0.0);
-  if (adam_) {
-    beta1_ = optional_double(o, "alpha_beta1", 0.9);
-    beta2_ = optional_double(o, "alpha_beta2", 0.999);
-    eps_ = optional_double(o, "alpha_eps", 1e-8);
-    for (auto [key, v] : {std::pair{"alpha_beta1", beta1_}, {"alpha_beta2", beta2_}}) {
-      if (!(v >= 0 && v < 1)) {
-        throw ConfigError(fmt::format("option '{}': expected a number in [0, 1), found {}",
-                                      key, v));
-      }
-    }
-  }
+AlphaOptimizer::AlphaOptimizer(const AlphaOptions& o, const torch::Tensor& alpha)
+    : adam_(o.alpha_optimizer == "adam"),
+      lr_(o.alpha_lr),
+      beta1_(o.alpha_beta1),
+      beta2_(o.alpha_beta2),
+      eps_(o.alpha_eps),
+      weight_decay_(o.alpha_weight_decay) {
   const auto opts = alpha.options().requires_grad(false);
   exp_avg_ = torch::zeros(alpha.sizes(), opts);
   exp_avg_sq_ = torch::zeros(alpha.sizes(), opts);
   steps_ = torch::zeros({alpha.size(0)}, opts.dtype(torch::kFloat64));
 }
+
+AlphaOptimizer::AlphaOptimizer(const nlohmann::json& options, const torch::Tensor& alpha)
+    : AlphaOptimizer(
+          [] {
+            core::OptionTable<AlphaOptions> t;
+            add_alpha_options(t);
+            add_alpha_kind(t);
+            add_alpha_eps(t);
+            return t;
+          }()
+              .parse(options, "alpha"),
+          alpha) {}
 
 void AlphaOptimizer::step(torch::Tensor& alpha, const torch::Tensor& grad_in,
                           const torch::Tensor& rows) {

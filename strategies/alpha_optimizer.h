@@ -2,11 +2,48 @@
 
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/serialize/archive.h>
 #include <torch/types.h>
 
+#include "core/option_table.h"
+
 namespace nas::strategies {
+
+/// The options of the alpha optimizer, as a strategy's options carry them.
+/// These defaults stand where a strategy does not declare the key (Adam,
+/// torch.optim.Adam's betas and eps, no weight decay); each strategy sets its
+/// reference's values in its own options struct.
+struct AlphaOptions {
+  std::string alpha_optimizer = "adam";
+  double alpha_lr = 3e-4;
+  double alpha_beta1 = 0.9;
+  double alpha_beta2 = 0.999;
+  double alpha_eps = 1e-8;
+  double alpha_weight_decay = 0.0;
+};
+
+/// Declares alpha_lr, alpha_beta1, alpha_beta2 and alpha_weight_decay in a
+/// strategy's table (alpha_optimizer and alpha_eps where a strategy has them:
+/// `add_alpha_kind`, `add_alpha_eps`).
+template <class O>
+void add_alpha_options(core::OptionTable<O>& t) {
+  t.add("alpha_lr", &AlphaOptions::alpha_lr, "alpha learning rate", core::at_least(0))
+      .add("alpha_beta1", &AlphaOptions::alpha_beta1, "Adam beta1 of alpha",
+           core::in_half_open(0, 1))
+      .add("alpha_beta2", &AlphaOptions::alpha_beta2, "Adam beta2 of alpha",
+           core::in_half_open(0, 1))
+      .add("alpha_weight_decay", &AlphaOptions::alpha_weight_decay,
+           "L2 weight decay of alpha (added to its gradient)", core::at_least(0));
+}
+template <class O>
+void add_alpha_kind(core::OptionTable<O>& t) {
+  t.add("alpha_optimizer", &AlphaOptions::alpha_optimizer, "the alpha optimizer",
+        core::one_of({"adam", "sgd"}));
+}
+template <class O>
+void add_alpha_eps(core::OptionTable<O>& t) {
+  t.add("alpha_eps", &AlphaOptions::alpha_eps, "Adam epsilon of alpha", core::greater_than(0));
+}
 
 /// The optimizer of the architecture parameters alpha [D, K]: Adam (as
 /// torch.optim.Adam, L2 weight decay added to the gradient) or plain SGD,
@@ -15,12 +52,11 @@ namespace nas::strategies {
 /// parameter had no gradient in the reference code, where every edge owns
 /// its own alpha (ProxylessNAS sets `grad = None` when `none` is active).
 ///
-/// Options (read from a strategy's options): `alpha_optimizer` "adam" |
-/// "sgd" (default "adam" when absent), alpha_lr, alpha_beta1, alpha_beta2,
-/// alpha_eps (1e-8 when absent), alpha_weight_decay (0 when absent).
+/// Options: AlphaOptions (checked where the strategy's options are parsed).
 class AlphaOptimizer {
  public:
-
+  AlphaOptimizer(const AlphaOptions& options, const torch::Tensor& alpha);
+  /// From JSON holding any of AlphaOptions' keys (the rest default).
   AlphaOptimizer(const nlohmann::json& options, const torch::Tensor& alpha);
 
   /// One step of `alpha` (in place, no autograd) with gradient `grad`

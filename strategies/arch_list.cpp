@@ -6,16 +6,21 @@
 
 #include "core/error.h"
 #include "core/json_io.h"
-#include "core/options.h"
 
 namespace nas::strategies {
 
-ArchList::ArchList(const nlohmann::json& o) : file_(core::option<std::string>(o, "file")) {
-  if (file_.empty()) {
-    throw ConfigError(
-        "strategy.list.file: expected a file with one architecture per line, found none");
-  }
+const core::OptionTable<ArchListOptions>& ArchList::options_table() {
+  static const auto table = [] {
+    core::OptionTable<ArchListOptions> t;
+    t.add("file", &ArchListOptions::file, "the architectures, one per line in the space's text",
+          core::required("a file with one architecture per line"));
+    return t;
+  }();
+  return table;
 }
+
+ArchList::ArchList(const nlohmann::json& options)
+    : file_(options_table().parse(options, "strategy.list").file) {}
 
 void ArchList::attach(const TrialContext& ctx) {
   std::istringstream in(core::read_text_file(file_));

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/option_table.h"
 #include "strategies/trial_strategy.h"
 
 namespace nas::strategies {
@@ -12,10 +13,15 @@ namespace nas::strategies {
 /// evaluating published architectures, or ranking a fixed set with two
 /// estimators (`nas rank --arch-file`). A line that does not parse is a
 /// ConfigError naming the file and line, before anything runs.
+struct ArchListOptions {
+  std::string file;
+};
+
 class ArchList : public TrialStrategy {
  public:
   explicit ArchList(const nlohmann::json& options);
-  static nlohmann::json default_options() { return {{"file", ""}}; }
+  static const core::OptionTable<ArchListOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const TrialContext& ctx) override;
   search_space::Architecture propose() override;
   void tell(const TrialOutcome&) override {}

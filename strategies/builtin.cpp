@@ -23,41 +23,41 @@ void register_builtin_strategies(StrategyRegistry& r) {
   r.add("darts",
         "DARTS (Liu et al., ICLR 2019): softmax mixture of all ops, alpha "
         "step on validation data then weight step; order 1 or 2",
-        Darts::default_options(), factory<Darts>());
+        Darts::options_table().schema(), factory<Darts>());
   r.add("snas",
         "SNAS (Xie et al., ICLR 2019): relaxed Gumbel-softmax samples of all "
         "ops, single-level update, optional resource penalty",
-        Snas::default_options(), factory<Snas>());
+        Snas::options_table().schema(), factory<Snas>());
   r.add("gdas",
         "GDAS (Dong & Yang, CVPR 2019): one hard Gumbel sample per edge, "
         "straight-through gradient, only the sampled op runs",
-        Gdas::default_options(), factory<Gdas>());
+        Gdas::options_table().schema(), factory<Gdas>());
   r.add("proxyless",
         "ProxylessNAS (Cai et al., ICLR 2019): binary gates, single-path "
         "weight steps, two-path alpha steps",
-        Proxyless::default_options(), factory<Proxyless>());
+        Proxyless::options_table().schema(), factory<Proxyless>());
   r.add("fairnas",
         "FairNAS strict fairness (Chu et al., ICCV 2021): every candidate "
         "trained exactly once per step; selection by supernet scores",
-        FairNas::default_options(), factory<FairNas>());
+        FairNas::options_table().schema(), factory<FairNas>());
   r.add("random_ws",
         "random search with weight sharing (Li & Talwalkar, UAI 2019): one "
         "uniform architecture per minibatch, selection by supernet scores",
-        RandomWs::default_options(), factory<RandomWs>());
+        RandomWs::options_table().schema(), factory<RandomWs>());
 }
 
 void register_builtin_trial_strategies(TrialStrategyRegistry& r) {
   r.add("random",
         "random search without weight sharing: uniform architectures, each estimated on "
         "its own (--estimator), no duplicates",
-        RandomSearch::default_options(), factory<RandomSearch, TrialStrategy>());
+        RandomSearch::options_table().schema(), factory<RandomSearch, TrialStrategy>());
   r.add("evolution",
         "regularized (aging) evolution (Real et al., AAAI 2019): tournament of S from a "
         "population of P, one mutation per child, the oldest leaves",
-        Evolution::default_options(), factory<Evolution, TrialStrategy>());
+        Evolution::options_table().schema(), factory<Evolution, TrialStrategy>());
   r.add("list",
         "the architectures of a file (option file), in order: evaluate or rank a fixed set",
-        ArchList::default_options(), factory<ArchList, TrialStrategy>());
+        ArchList::options_table().schema(), factory<ArchList, TrialStrategy>());
 }
 
 }  // namespace nas::strategies

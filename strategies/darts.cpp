@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 #include "core/torch_compat.h"
 
 namespace nas::strategies {
@@ -33,31 +32,32 @@ std::vector<torch::Tensor> gradients(const torch::Tensor& loss,
 
 }  // namespace
 
-nlohmann::json Darts::default_options() {
-  auto o = weight_defaults();
-  o.update({{"order", 1},
-            {"alpha_lr", 3e-4},
-            {"alpha_beta1", 0.5},
-            {"alpha_beta2", 0.999},
-            {"alpha_weight_decay", 1e-3},
-            {"unrolled_r", 0.01},
-            {"weight_step_first", false}});
-  o.update(eval_defaults(1));
-  return o;
+const core::OptionTable<DartsOptions>& Darts::options_table() {
+  static const auto table = [] {
+    core::OptionTable<DartsOptions> t;
+    add_weight_options(t);
+    add_alpha_options(t);
+    add_eval_options(t);
+    t.add("order", &DartsOptions::order, "1: first-order alpha gradient, 2: second order",
+          core::one_of({1, 2}))
+        .add("unrolled_r", &DartsOptions::unrolled_r,
+             "finite-difference scale of the second-order step (R = unrolled_r / ||v||)",
+             core::greater_than(0))
+        .add("weight_step_first", &DartsOptions::weight_step_first,
+             "the weight step before the alpha step (AutoDL's DARTS-V1)");
+    return t;
+  }();
+  return table;
 }
 
-Darts::Darts(nlohmann::json options)
-    : OneShotStrategy(std::move(options)),
-      order_(core::option<int64_t>(options_, "order")) {
-  if (order_ != 1 && order_ != 2) {
-    throw ConfigError(fmt::format(
-        "strategy darts option 'order': expected 1 or 2, found {}", order_));
-  }
-}
+Darts::Darts(const DartsOptions& options) : OneShotStrategy(options), opts_(options) {}
+
+Darts::Darts(const nlohmann::json& options)
+    : Darts(options_table().parse(options, "strategy.darts")) {}
 
 void Darts::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_optimizer();
+  make_alpha_optimizer(opts_);
 }
 
 search_space::PathSpec Darts::path() const {
@@ -84,8 +84,8 @@ torch::Tensor Darts::second_order_gradient(const Batch& train,
   {
     auto [loss, correct] = loss_and_correct(net.forward(train.x, path()), train.y);
     const auto g = gradients(loss, weights_);
-    const double mu = core::option<double>(options_, "w_momentum");
-    const double wd = core::option<double>(options_, "w_weight_decay");
+    const double mu = opts_.w_momentum;
+    const double wd = opts_.w_weight_decay;
     auto& state = w_optimizer_->state();
     for_each_weight(weights_, [&](torch::Tensor& w, size_t i) {
       auto step = g[i] + wd * w;
@@ -112,7 +112,7 @@ torch::Tensor Darts::second_order_gradient(const Batch& train,
   // 3. Finite-difference Hessian-vector product around w (not w').
   double norm2 = 0;
   for (const auto& t : v) norm2 += t.pow(2).sum().item<double>();
-  const double R = core::option<double>(options_, "unrolled_r") /
+  const double R = opts_.unrolled_r /
                    std::max(std::sqrt(norm2), 1e-12);
   auto alpha_grad_at = [&](double sign) {
     for_each_weight(weights_, [&](torch::Tensor& w, size_t i) {
@@ -130,7 +130,7 @@ torch::Tensor Darts::second_order_gradient(const Batch& train,
 torch::Tensor Darts::alpha_gradient(const Batch& train, const Batch& val,
                                     StepStats& stats) {
   ctx_->supernet->train();
-  return order_ == 1 ? first_order_gradient(val, stats)
+  return opts_.order == 1 ? first_order_gradient(val, stats)
                      : second_order_gradient(train, val, stats);
 }
 
@@ -143,7 +143,7 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   };
   // quark0/darts (and AutoDL's DARTS-V2): the alpha step first, then the
   // weight step; AutoDL's DARTS-V1 does the weight step first.
-  const bool weight_first = core::option<bool>(options_, "weight_step_first");
+  const bool weight_first = opts_.weight_step_first;
   if (weight_first) weights();
   const auto grad = alpha_gradient(train, val, stats);
   apply_alpha_gradient(with_objective(grad, stats.val_loss, torch::softmax(alpha_, 1)));

@@ -27,10 +27,24 @@ namespace nas::strategies {
 /// over the validation split after every epoch (`infer`).
 /// `weight_step_first` true: the weight step before the alpha step, as
 /// AutoDL's DARTS-V1 on NAS-Bench-201 (recipe `nb201-darts`).
+struct DartsOptions : OneShotOptions, AlphaOptions {
+  DartsOptions() {
+    alpha_beta1 = 0.5;
+    alpha_weight_decay = 1e-3;
+    eval_every = 1;
+  }
+  int64_t order = 1;
+  double unrolled_r = 0.01;
+  bool weight_step_first = false;
+};
+
 class Darts : public OneShotStrategy {
  public:
-  explicit Darts(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit Darts(const DartsOptions& options);
+  /// Parses `options` with options_table() (ConfigError naming the key).
+  explicit Darts(const nlohmann::json& options);
+  static const core::OptionTable<DartsOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   void attach(SearchContext& ctx) override;
   StepStats step(const Batch& train, const Batch& val) override;
@@ -38,7 +52,7 @@ class Darts : public OneShotStrategy {
   /// order: the virtual step, the unrolled validation pass, two Hessian
   /// passes, the weight step.
   double passes_per_step(const search_space::SearchSpace&) const override {
-    return order_ == 1 ? 2 : 5;
+    return opts_.order == 1 ? 2 : 5;
   }
 
   /// The alpha gradient of the configured order, without stepping (for
@@ -53,7 +67,7 @@ class Darts : public OneShotStrategy {
                                       StepStats& stats);
   search_space::PathSpec path() const;
 
-  int64_t order_;
+  DartsOptions opts_;
 };
 
 }  // namespace nas::strategies

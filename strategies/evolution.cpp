@@ -6,26 +6,28 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/options.h"
 
 namespace nas::strategies {
 
-nlohmann::json Evolution::default_options() {
-  return {{"population", 10}, {"sample", 3}, {"include_none", true}};
+const core::OptionTable<EvolutionOptions>& Evolution::options_table() {
+  static const auto table = [] {
+    core::OptionTable<EvolutionOptions> t;
+    t.add("population", &EvolutionOptions::population, "population size P",
+          core::in_closed(1, 100000))
+        .add("sample", &EvolutionOptions::sample, "tournament size S (drawn with replacement)",
+             core::in_closed(1, 100000))
+        .add("include_none", &EvolutionOptions::include_none,
+             "`none` among the ops of the first, uniform proposals");
+    return t;
+  }();
+  return table;
 }
 
-Evolution::Evolution(const nlohmann::json& o)
-    : population_size_(core::option<int64_t>(o, "population")),
-      sample_size_(core::option<int64_t>(o, "sample")),
-      include_none_(core::option<bool>(o, "include_none")) {
-  if (population_size_ < 1 || population_size_ > 100000) {
-    throw ConfigError(fmt::format(
-        "strategy.evolution.population: expected 1 to 100000, found {}", population_size_));
-  }
-  if (sample_size_ < 1 || sample_size_ > 100000) {
-    throw ConfigError(fmt::format("strategy.evolution.sample: expected 1 to 100000, found {}",
-                                  sample_size_));
-  }
+Evolution::Evolution(const nlohmann::json& options) {
+  const auto o = options_table().parse(options, "strategy.evolution");
+  population_size_ = o.population;
+  sample_size_ = o.sample;
+  include_none_ = o.include_none;
 }
 
 search_space::Architecture Evolution::propose() {

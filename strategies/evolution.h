@@ -3,6 +3,7 @@
 #include <deque>
 #include <string>
 
+#include "core/option_table.h"
 #include "strategies/trial_strategy.h"
 
 namespace nas::strategies {
@@ -16,10 +17,17 @@ namespace nas::strategies {
 /// more than `population`, the oldest leaves. Defaults P = 10, S = 3 (the
 /// NAS-Bench-201 paper's REA runs; NASLib's nb201 defaults use larger
 /// values). Failed estimates join with fitness -infinity and age out.
+struct EvolutionOptions {
+  int64_t population = 10;
+  int64_t sample = 3;
+  bool include_none = true;
+};
+
 class Evolution : public TrialStrategy {
  public:
   explicit Evolution(const nlohmann::json& options);
-  static nlohmann::json default_options();
+  static const core::OptionTable<EvolutionOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const TrialContext& ctx) override { ctx_ = ctx; }
   search_space::Architecture propose() override;
   void tell(const TrialOutcome& outcome) override;

@@ -4,25 +4,28 @@
 
 #include <torch/torch.h>
 
-#include "core/options.h"
 
 namespace nas::strategies {
 
-nlohmann::json FairNas::default_options() {
-  auto o = RandomWs::default_options();
-  o["same_batch"] = true;
-  o["sample_none"] = false;
-  o["selection"] = "li_talwalkar";
-  o["rounds"] = 1;
-  o["eval_archs"] = 100;
-  o["bn_recalibration"] = 10;
-  return o;
+const core::OptionTable<FairNasOptions>& FairNas::options_table() {
+  static const auto table = [] {
+    core::OptionTable<FairNasOptions> t;
+    add_random_ws_options(t);
+    t.add("same_batch", &FairNasOptions::same_batch,
+          "all m paths of a step on one batch (false: m consecutive batches)");
+    return t;
+  }();
+  return table;
 }
 
-FairNas::FairNas(nlohmann::json options) : RandomWs(std::move(options)) {}
+FairNas::FairNas(const FairNasOptions& options)
+    : RandomWs(options), same_batch_(options.same_batch) {}
+
+FairNas::FairNas(const nlohmann::json& options)
+    : FairNas(options_table().parse(options, "strategy.fairnas")) {}
 
 double FairNas::passes_per_step(const search_space::SearchSpace& space) const {
-  const bool with_none = core::option<bool>(options_, "sample_none");
+  const bool with_none = opts_.sample_none;
   const auto candidates = space.decisions().front().candidates;
   return static_cast<double>(
       std::count_if(candidates.begin(), candidates.end(),
@@ -30,7 +33,7 @@ double FairNas::passes_per_step(const search_space::SearchSpace& space) const {
 }
 
 std::vector<search_space::PathSpec> FairNas::fair_paths() {
-  const bool with_none = core::option<bool>(options_, "sample_none");
+  const bool with_none = opts_.sample_none;
   const auto decisions = ctx_->space->decisions();
   // The structure: which decisions carry an op in a sampled architecture.
   const auto structure = ctx_->space->path_of(sample(*ctx_->rng));
@@ -55,7 +58,7 @@ StepStats FairNas::step(const Batch& train, const Batch& /*val*/) {
   net.train();
   clear_weight_grads();
   const auto paths = fair_paths();
-  const bool same_batch = core::option<bool>(options_, "same_batch");
+  const bool same_batch = same_batch_;
   double loss_sum = 0, correct = 0;
   int64_t count = 0;
   for (size_t k = 0; k < paths.size(); ++k) {
@@ -71,7 +74,7 @@ StepStats FairNas::step(const Batch& train, const Batch& /*val*/) {
     correct += c;
     count += b.size();
   }
-  torch::nn::utils::clip_grad_norm_(weights_, core::option<double>(options_, "grad_clip"));
+  torch::nn::utils::clip_grad_norm_(weights_, opts_.grad_clip);
   w_optimizer_->step();
   stats.train_loss = loss_sum / count;
   stats.train_correct = correct * train.size() / count;

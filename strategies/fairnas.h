@@ -24,10 +24,23 @@ namespace nas::strategies {
 /// trained supernet after BatchNorm recalibration (`bn_recalibration` 10
 /// batches), with Li & Talwalkar's selection (the paper's NSGA-II search is
 /// not reproduced).
+struct FairNasOptions : RandomWsOptions {
+  FairNasOptions() {
+    sample_none = false;
+    selection = "li_talwalkar";
+    rounds = 1;
+    eval_archs = 100;
+    bn_recalibration = 10;
+  }
+  bool same_batch = true;
+};
+
 class FairNas : public RandomWs {
  public:
-  explicit FairNas(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit FairNas(const FairNasOptions& options);
+  explicit FairNas(const nlohmann::json& options);
+  static const core::OptionTable<FairNasOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   StepStats step(const Batch& train, const Batch& val) override;
   /// One pass per candidate op (the m strictly fair paths).
   double passes_per_step(const search_space::SearchSpace& space) const override;
@@ -35,6 +48,9 @@ class FairNas : public RandomWs {
   /// The paths of one step (exposed for tests); each is a PathSpec with at
   /// most one op per decision.
   std::vector<search_space::PathSpec> fair_paths();
+
+ private:
+  bool same_batch_;
 };
 
 }  // namespace nas::strategies

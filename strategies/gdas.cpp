@@ -4,44 +4,40 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 #include "strategies/gumbel.h"
 
 namespace nas::strategies {
 
-nlohmann::json Gdas::default_options() {
-  auto o = weight_defaults();
-  // AutoDL's GDAS configs (NB201 and NASNet space): weight decay 5e-4,
-  // Nesterov momentum.
-  o["w_weight_decay"] = 5e-4;
-  o["w_nesterov"] = true;
-  o.update(eval_defaults(1));
-  o.update({{"tau_max", 10.0},
-            {"tau_min", 0.1},
-            {"variant", "auto"},
-            {"alpha_lr", 3e-4},
-            {"alpha_beta1", 0.5},
-            {"alpha_beta2", 0.999},
-            {"alpha_weight_decay", 1e-3}});
-  return o;
+const core::OptionTable<GdasOptions>& Gdas::options_table() {
+  static const auto table = [] {
+    core::OptionTable<GdasOptions> t;
+    add_weight_options(t);
+    add_alpha_options(t);
+    add_eval_options(t);
+    t.add("tau_max", &GdasOptions::tau_max, "Gumbel temperature at the start",
+          core::greater_than(0))
+        .add("tau_min", &GdasOptions::tau_min, "temperature at the last epoch",
+             core::greater_than(0))
+        .add("variant", &GdasOptions::variant,
+             "\"autodl\": unselected ops weighted 0, \"single\": the sampled term only, "
+             "\"auto\": single on DARTS",
+             core::one_of({"auto", "autodl", "single"}));
+    return t;
+  }();
+  return table;
 }
 
-Gdas::Gdas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
-  const auto variant = core::option<std::string>(options_, "variant");
-  if (variant != "auto" && variant != "autodl" && variant != "single") {
-    throw ConfigError(fmt::format(
-        "strategy gdas option 'variant': expected \"auto\", \"autodl\" or "
-        "\"single\", found \"{}\"",
-        variant));
-  }
-}
+Gdas::Gdas(const GdasOptions& options) : OneShotStrategy(options), opts_(options) {}
+
+Gdas::Gdas(const nlohmann::json& options)
+    : Gdas(options_table().parse(options, "strategy.gdas")) {}
 
 void Gdas::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_optimizer();
+  make_alpha_optimizer(opts_);
   // AutoDL's NASNet-space GDAS (the DARTS space here) uses the single-term
   // form op_k * h_k; its NB201 cell adds the unselected weights.
-  const auto variant = core::option<std::string>(options_, "variant");
+  const auto& variant = opts_.variant;
   autodl_variant_ = variant == "auto" ? ctx.space->name() != "darts" : variant == "autodl";
 }
 
@@ -49,9 +45,7 @@ search_space::PathSpec Gdas::eval_path() const { return argmax_path(); }
 
 void Gdas::new_epoch(int64_t epoch) {
   OneShotStrategy::new_epoch(epoch);
-  tau_ = linear_schedule(core::option<double>(options_, "tau_max"),
-                         core::option<double>(options_, "tau_min"), epoch,
-                         ctx_->epochs);
+  tau_ = linear_schedule(opts_.tau_max, opts_.tau_min, epoch, ctx_->epochs);
 }
 
 search_space::PathSpec Gdas::sample_path(const torch::Tensor& alpha) const {

@@ -23,10 +23,27 @@ namespace nas::strategies {
 /// (0.1) over the epochs. Weights as AutoDL's GDAS configs: SGD 0.025
 /// cosine to 0.001, Nesterov momentum 0.9, weight decay 5e-4, clip 5. The
 /// epoch-end eval pass runs the argmax path.
+struct GdasOptions : OneShotOptions, AlphaOptions {
+  GdasOptions() {
+    // AutoDL's GDAS configs (NB201 and NASNet space): weight decay 5e-4,
+    // Nesterov momentum.
+    w_weight_decay = 5e-4;
+    w_nesterov = true;
+    alpha_beta1 = 0.5;
+    alpha_weight_decay = 1e-3;
+    eval_every = 1;
+  }
+  double tau_max = 10.0;
+  double tau_min = 0.1;
+  std::string variant = "auto";
+};
+
 class Gdas : public OneShotStrategy {
  public:
-  explicit Gdas(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit Gdas(const GdasOptions& options);
+  explicit Gdas(const nlohmann::json& options);
+  static const core::OptionTable<GdasOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
@@ -42,6 +59,7 @@ class Gdas : public OneShotStrategy {
 
 
  private:
+  GdasOptions opts_;
   bool autodl_variant_ = true;
   double tau_ = 10;
 };

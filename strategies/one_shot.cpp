@@ -7,45 +7,11 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 #include "strategies/scoring.h"
 
 namespace nas::strategies {
 
-nlohmann::json OneShotStrategy::weight_defaults() {
-  return {{"w_lr", 0.025},         {"w_lr_min", 0.001},
-          {"w_momentum", 0.9},     {"w_weight_decay", 3e-4},
-          {"w_nesterov", false},   {"grad_clip", 5.0},
-          {"label_smoothing", 0.0}, {"alpha_init_std", 1e-3}};
-}
-
-nlohmann::json OneShotStrategy::eval_defaults(int64_t every) {
-  return {{"eval_every", every}, {"eval_batches", 0}};
-}
-
-OneShotStrategy::OneShotStrategy(nlohmann::json options)
-    : options_(std::move(options)) {
-  auto at_least = [&](const char* key, double min) {
-    if (!options_.contains(key)) return;
-    const double v = core::option<double>(options_, key);
-    if (!(v >= min)) {
-      throw ConfigError(fmt::format("strategy option '{}': expected a number >= {}, found {}",
-                                    key, min, v));
-    }
-  };
-  for (const char* key : {"w_lr", "w_lr_min", "w_momentum", "w_weight_decay",
-                          "alpha_init_std", "eval_every", "eval_batches"}) {
-    at_least(key, 0.0);
-  }
-  at_least("grad_clip", 1e-12);
-  if (options_.contains("label_smoothing")) {
-    const double ls = core::option<double>(options_, "label_smoothing");
-    if (!(ls >= 0 && ls < 1)) {
-      throw ConfigError(fmt::format(
-          "strategy option 'label_smoothing': expected a number in [0, 1), found {}", ls));
-    }
-  }
-}
+OneShotStrategy::OneShotStrategy(const OneShotOptions& options) : one_shot_(options) {}
 
 void OneShotStrategy::attach(SearchContext& ctx) {
   ctx_ = &ctx;
@@ -55,24 +21,24 @@ void OneShotStrategy::attach(SearchContext& ctx) {
   weights_ = ctx.supernet->parameters();
   const auto dtype = weights_.empty() ? torch::kFloat32
                                       : weights_.front().scalar_type();
-  alpha_ = (core::option<double>(options_, "alpha_init_std") *
+  alpha_ = (one_shot_.alpha_init_std *
             torch::randn({d, k}, torch::kFloat64))
                .to(ctx.device, dtype)
                .requires_grad_(true);
-  lr_ = core::option<double>(options_, "w_lr");
+  lr_ = one_shot_.w_lr;
   w_optimizer_ = std::make_unique<torch::optim::SGD>(
       weights_, torch::optim::SGDOptions(lr_)
-                    .momentum(core::option<double>(options_, "w_momentum"))
-                    .weight_decay(core::option<double>(options_, "w_weight_decay"))
-                    .nesterov(core::option<bool>(options_, "w_nesterov")));
+                    .momentum(one_shot_.w_momentum)
+                    .weight_decay(one_shot_.w_weight_decay)
+                    .nesterov(one_shot_.w_nesterov));
 }
 
 void OneShotStrategy::new_epoch(int64_t epoch) {
   // NOTE: the DARTS reference steps its CosineAnnealingLR at the start of
   // every epoch (PyTorch 0.3 style), so epoch e uses the value at t = e + 1;
   // computed in closed form here.
-  const double lr0 = core::option<double>(options_, "w_lr");
-  const double lr_min = core::option<double>(options_, "w_lr_min");
+  const double lr0 = one_shot_.w_lr;
+  const double lr_min = one_shot_.w_lr_min;
   const double t = static_cast<double>(epoch + 1);
   const double T = static_cast<double>(std::max<int64_t>(ctx_->epochs, 1));
   set_lr(lr_min + (lr0 - lr_min) * (1 + std::cos(M_PI * std::min(t, T) / T)) / 2);
@@ -96,13 +62,10 @@ search_space::PathSpec OneShotStrategy::argmax_path() const {
 }
 
 nlohmann::json OneShotStrategy::end_epoch(int64_t epoch) {
-  const int64_t every = options_.contains("eval_every")
-                            ? core::option<int64_t>(options_, "eval_every")
-                            : 0;
+  const int64_t every = one_shot_.eval_every;
   const bool due = every > 0 && ((epoch + 1) % every == 0 || epoch + 1 == ctx_->epochs);
   if (!due || ctx_->val_loader == nullptr) return nlohmann::json::object();
-  const auto r = evaluate_path(*ctx_, eval_path(),
-                               core::option<int64_t>(options_, "eval_batches"));
+  const auto r = evaluate_path(*ctx_, eval_path(), one_shot_.eval_batches);
   return {{"eval_loss", r.loss}, {"eval_acc", r.accuracy}};
 }
 
@@ -125,9 +88,7 @@ nlohmann::json OneShotStrategy::state() const {
 
 std::pair<torch::Tensor, double> OneShotStrategy::loss_and_correct(
     const torch::Tensor& logits, const torch::Tensor& y) const {
-  const double smoothing = options_.contains("label_smoothing")
-                               ? core::option<double>(options_, "label_smoothing")
-                               : 0.0;
+  const double smoothing = one_shot_.label_smoothing;
   auto loss = torch::nn::functional::cross_entropy(
       logits, y,
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing));
@@ -145,8 +106,7 @@ void OneShotStrategy::weight_step(const Batch& batch,
   loss.backward();
   // NOTE: alpha is kept out of the weight optimizer and the weight gradient
   // clip, as in the reference implementation.
-  torch::nn::utils::clip_grad_norm_(weights_,
-                                    core::option<double>(options_, "grad_clip"));
+  torch::nn::utils::clip_grad_norm_(weights_, one_shot_.grad_clip);
   w_optimizer_->step();
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;
@@ -157,8 +117,8 @@ void OneShotStrategy::clear_weight_grads() {
   for (auto& w : weights_) w.mutable_grad() = torch::Tensor();
 }
 
-void OneShotStrategy::make_alpha_optimizer() {
-  alpha_optimizer_ = std::make_unique<AlphaOptimizer>(options_, alpha_);
+void OneShotStrategy::make_alpha_optimizer(const AlphaOptions& options) {
+  alpha_optimizer_ = std::make_unique<AlphaOptimizer>(options, alpha_);
 }
 
 void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad,

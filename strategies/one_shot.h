@@ -6,25 +6,68 @@
 #include <torch/optim/sgd.h>
 #include <torch/types.h>
 
+#include "core/option_table.h"
 #include "strategies/alpha_optimizer.h"
 #include "strategies/strategy.h"
 
 namespace nas::strategies {
 
+/// The options every one-shot strategy shares (defaults from the DARTS
+/// reference code): the weights' SGD, the alpha initialisation and the
+/// epoch-end monitoring pass — eval_every (1: after every epoch an eval-mode
+/// pass over the validation split with `eval_path()`, as the reference's
+/// `infer`; 0: never) and eval_batches (0: the whole split), logged as
+/// eval_loss / eval_acc.
+struct OneShotOptions {
+  double w_lr = 0.025;
+  double w_lr_min = 0.001;
+  double w_momentum = 0.9;
+  double w_weight_decay = 3e-4;
+  bool w_nesterov = false;
+  double grad_clip = 5.0;
+  double label_smoothing = 0.0;
+  double alpha_init_std = 1e-3;
+  int64_t eval_every = 0;
+  int64_t eval_batches = 0;
+};
+
+/// Declares the weight options (w_*, grad_clip, label_smoothing and, with
+/// `alpha`, alpha_init_std) in a strategy's table.
+template <class O>
+void add_weight_options(core::OptionTable<O>& t, bool alpha = true) {
+  using core::at_least;
+  t.add("w_lr", &OneShotOptions::w_lr, "weight learning rate (cosine schedule)", at_least(0))
+      .add("w_lr_min", &OneShotOptions::w_lr_min, "weight learning rate at the end", at_least(0))
+      .add("w_momentum", &OneShotOptions::w_momentum, "SGD momentum", at_least(0))
+      .add("w_weight_decay", &OneShotOptions::w_weight_decay, "SGD weight decay", at_least(0))
+      .add("w_nesterov", &OneShotOptions::w_nesterov, "Nesterov momentum")
+      .add("grad_clip", &OneShotOptions::grad_clip, "max norm of the weights' gradient",
+           core::greater_than(0))
+      .add("label_smoothing", &OneShotOptions::label_smoothing, "of the cross-entropy",
+           core::in_half_open(0, 1));
+  if (alpha) {
+    t.add("alpha_init_std", &OneShotOptions::alpha_init_std, "alpha = std * randn at the start",
+          at_least(0));
+  }
+}
+
+/// Declares eval_every and eval_batches (the epoch-end monitoring pass).
+template <class O>
+void add_eval_options(core::OptionTable<O>& t) {
+  t.add("eval_every", &OneShotOptions::eval_every,
+        "epochs between eval passes over the validation split (0: never)", core::at_least(0))
+      .add("eval_batches", &OneShotOptions::eval_batches,
+           "batches of each eval pass (0: the whole split)", core::at_least(0));
+}
+
 /// What every one-shot strategy shares: architecture parameters `alpha`
 /// [decisions, candidates] kept outside the supernet's weights, the weight
 /// optimizer (SGD with momentum, weight decay, cosine learning rate, gradient
-/// clipping on the weights only) and checkpointing of both.
-///
-/// Options read here (defaults from the DARTS reference code):
-/// w_lr 0.025, w_lr_min 0.001, w_momentum 0.9, w_weight_decay 3e-4,
-/// w_nesterov false, grad_clip 5, label_smoothing 0, alpha_init_std 1e-3;
-/// eval_every (1: after every epoch an eval-mode pass over the validation
-/// split with `eval_path()`, as the reference's `infer`; 0: never) and
-/// eval_batches (0: the whole split), logged as eval_loss / eval_acc.
+/// clipping on the weights only) and checkpointing of both; options:
+/// OneShotOptions, parsed by the strategy from its own table.
 class OneShotStrategy : public SearchStrategy {
  public:
-  explicit OneShotStrategy(nlohmann::json options);
+  explicit OneShotStrategy(const OneShotOptions& options);
 
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
@@ -33,11 +76,6 @@ class OneShotStrategy : public SearchStrategy {
   nlohmann::json end_epoch(int64_t epoch) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
-
-  /// The weight options above, for a strategy's default options.
-  static nlohmann::json weight_defaults();
-  /// The monitoring options (eval_every, eval_batches).
-  static nlohmann::json eval_defaults(int64_t every);
 
   const torch::Tensor& alpha() const { return alpha_; }
   /// softmax(alpha) per decision.
@@ -56,8 +94,8 @@ class OneShotStrategy : public SearchStrategy {
   /// train fields of `stats`.
   void weight_step(const Batch& batch, const search_space::PathSpec& path,
                    StepStats& stats);
-  /// The alpha optimizer from the options (see AlphaOptimizer).
-  void make_alpha_optimizer();
+  /// The alpha optimizer (see AlphaOptimizer).
+  void make_alpha_optimizer(const AlphaOptions& options);
   /// Steps alpha with gradient `grad`; `rows` [D] bool: the decisions that
   /// step (undefined: all).
   void apply_alpha_gradient(const torch::Tensor& grad,
@@ -83,7 +121,7 @@ class OneShotStrategy : public SearchStrategy {
   virtual void save_extra(torch::serialize::OutputArchive&) const {}
   virtual void load_extra(torch::serialize::InputArchive&) {}
 
-  nlohmann::json options_;
+  OneShotOptions one_shot_;
   SearchContext* ctx_ = nullptr;
   torch::Tensor alpha_;
   std::unique_ptr<torch::optim::SGD> w_optimizer_;

@@ -7,62 +7,44 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 
 namespace nas::strategies {
 
-nlohmann::json Proxyless::default_options() {
-  auto o = weight_defaults();
-  o.update(eval_defaults(1));
-  o.update({{"w_lr_min", 0.0},
-            {"w_nesterov", true},
-            {"w_weight_decay", 4e-5},
-            {"label_smoothing", 0.1},
-            {"binary_mode", "full_v2"},
-            {"warmup_epochs", -1},  // -1: a quarter of the epochs
-            {"warmup_lr", 0.05},
-            {"arch_update_every", 5},
-            {"alpha_lr", 1e-3},
-            {"alpha_beta1", 0.0},
-            {"alpha_beta2", 0.999},
-            {"alpha_eps", 1e-8},
-            {"alpha_weight_decay", 0.0}});
-  return o;
+const core::OptionTable<ProxylessOptions>& Proxyless::options_table() {
+  static const auto table = [] {
+    core::OptionTable<ProxylessOptions> t;
+    add_weight_options(t);
+    add_alpha_options(t);
+    add_alpha_eps(t);
+    add_eval_options(t);
+    t.add("binary_mode", &ProxylessOptions::binary_mode,
+          "gates of an alpha step: \"full_v2\"/\"full\" all candidates, \"two\" a sampled pair",
+          core::one_of({"full_v2", "full", "two"}))
+        .add("warmup_epochs", &ProxylessOptions::warmup_epochs,
+             "weights-only epochs on random paths first (-1: a quarter of the epochs)",
+             core::at_least(-1))
+        .add("warmup_lr", &ProxylessOptions::warmup_lr, "peak learning rate of the warm-up",
+             core::at_least(0))
+        .add("arch_update_every", &ProxylessOptions::arch_update_every,
+             "weight steps per alpha step", core::at_least(1));
+    return t;
+  }();
+  return table;
 }
 
-Proxyless::Proxyless(nlohmann::json options)
-    : OneShotStrategy(std::move(options)) {
-  if (core::option<int64_t>(options_, "arch_update_every") < 1) {
-    throw ConfigError(fmt::format(
-        "strategy proxyless option 'arch_update_every': expected 1 or more, found {}",
-        core::option<int64_t>(options_, "arch_update_every")));
-  }
-  if (core::option<int64_t>(options_, "warmup_epochs") < -1) {
-    throw ConfigError(fmt::format(
-        "strategy proxyless option 'warmup_epochs': expected -1 (a quarter of the "
-        "epochs) or more, found {}",
-        core::option<int64_t>(options_, "warmup_epochs")));
-  }
-  if (!(core::option<double>(options_, "warmup_lr") >= 0)) {
-    throw ConfigError("strategy proxyless option 'warmup_lr': expected a number >= 0");
-  }
-  const auto mode = core::option<std::string>(options_, "binary_mode");
-  if (mode != "full_v2" && mode != "full" && mode != "two") {
-    throw ConfigError(fmt::format(
-        "strategy proxyless option 'binary_mode': expected \"full_v2\", \"full\" or "
-        "\"two\", found \"{}\"",
-        mode));
-  }
-  two_mode_ = mode == "two";
-}
+Proxyless::Proxyless(const ProxylessOptions& options)
+    : OneShotStrategy(options), opts_(options), two_mode_(options.binary_mode == "two") {}
+
+Proxyless::Proxyless(const nlohmann::json& options)
+    : Proxyless(options_table().parse(options, "strategy.proxyless")) {}
 
 void Proxyless::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  make_alpha_optimizer();
+  make_alpha_optimizer(opts_);
 }
 
 int64_t Proxyless::warmup_epochs() const {
-  const auto w = core::option<int64_t>(options_, "warmup_epochs");
+  const auto w = opts_.warmup_epochs;
   return std::min(w >= 0 ? w : ctx_->epochs / 4, ctx_->epochs);
 }
 
@@ -75,11 +57,11 @@ double Proxyless::scheduled_lr(int64_t step) const {
   // Per-step cosines (run_manager.adjust_learning_rate, warm_up).
   const int64_t warm = warmup_epochs() * ctx_->steps_per_epoch;
   if (step < warm) {
-    return 0.5 * core::option<double>(options_, "warmup_lr") *
+    return 0.5 * opts_.warmup_lr *
            (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(warm)));
   }
-  const double lr0 = core::option<double>(options_, "w_lr");
-  const double lr_min = core::option<double>(options_, "w_lr_min");
+  const double lr0 = opts_.w_lr;
+  const double lr_min = opts_.w_lr_min;
   const double total = std::max<double>(
       1.0, static_cast<double>(ctx_->epochs * ctx_->steps_per_epoch - warm));
   return lr_min + 0.5 * (lr0 - lr_min) *
@@ -200,7 +182,7 @@ torch::Tensor Proxyless::alpha_step(const Batch& val, const std::vector<Gates>& 
 }
 
 double Proxyless::passes_per_step(const search_space::SearchSpace& /*space*/) const {
-  return 1.0 + 1.0 / static_cast<double>(core::option<int64_t>(options_, "arch_update_every"));
+  return 1.0 + 1.0 / static_cast<double>(opts_.arch_update_every);
 }
 
 StepStats Proxyless::step(const Batch& train, const Batch& val) {
@@ -216,7 +198,7 @@ StepStats Proxyless::step(const Batch& train, const Batch& val) {
   // The reference skips alpha updates in the first epoch after warm-up.
   const bool arch_phase = epoch_ > warmup_epochs();
   if (arch_phase &&
-      (in_epoch + 1) % core::option<int64_t>(options_, "arch_update_every") == 0) {
+      (in_epoch + 1) % opts_.arch_update_every == 0) {
     alpha_step(val, sample_gates(), stats);
   }
   return stats;

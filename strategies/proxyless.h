@@ -39,10 +39,28 @@ namespace nas::strategies {
 /// Nesterov momentum 0.9, weight decay 4e-5, label smoothing 0.1, clip 5
 /// (this toolkit's clip; the reference sets none). Alpha: Adam(1e-3, betas
 /// (0, 0.999), eps 1e-8), init N(0, 1e-3).
+struct ProxylessOptions : OneShotOptions, AlphaOptions {
+  ProxylessOptions() {
+    w_lr_min = 0.0;
+    w_nesterov = true;
+    w_weight_decay = 4e-5;
+    label_smoothing = 0.1;
+    alpha_lr = 1e-3;
+    alpha_beta1 = 0.0;
+    eval_every = 1;
+  }
+  std::string binary_mode = "full_v2";
+  int64_t warmup_epochs = -1;  // -1: a quarter of the epochs
+  double warmup_lr = 0.05;
+  int64_t arch_update_every = 5;
+};
+
 class Proxyless : public OneShotStrategy {
  public:
-  explicit Proxyless(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit Proxyless(const ProxylessOptions& options);
+  explicit Proxyless(const nlohmann::json& options);
+  static const core::OptionTable<ProxylessOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
@@ -73,6 +91,7 @@ class Proxyless : public OneShotStrategy {
   search_space::PathSpec eval_path() const override { return argmax_path(); }
 
  private:
+  ProxylessOptions opts_;
   int64_t warmup_epochs() const;
   int64_t categorical(const torch::Tensor& p);
   /// The learning rate of global weight step `step` (warm-up or main cosine).

@@ -3,21 +3,24 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/options.h"
 
 namespace nas::strategies {
 
-nlohmann::json RandomSearch::default_options() {
-  return {{"include_none", true}, {"max_redraws", 1000}};
+const core::OptionTable<RandomSearchOptions>& RandomSearch::options_table() {
+  static const auto table = [] {
+    core::OptionTable<RandomSearchOptions> t;
+    t.add("include_none", &RandomSearchOptions::include_none, "`none` among the ops drawn")
+        .add("max_redraws", &RandomSearchOptions::max_redraws,
+             "redraws of a duplicate before it is proposed anyway", core::in_closed(0, 1000000));
+    return t;
+  }();
+  return table;
 }
 
-RandomSearch::RandomSearch(const nlohmann::json& o)
-    : include_none_(core::option<bool>(o, "include_none")),
-      max_redraws_(core::option<int64_t>(o, "max_redraws")) {
-  if (max_redraws_ < 0 || max_redraws_ > 1000000) {
-    throw ConfigError(fmt::format(
-        "strategy.random.max_redraws: expected 0 to 1000000, found {}", max_redraws_));
-  }
+RandomSearch::RandomSearch(const nlohmann::json& options) {
+  const auto o = options_table().parse(options, "strategy.random");
+  include_none_ = o.include_none;
+  max_redraws_ = o.max_redraws;
 }
 
 search_space::Architecture RandomSearch::propose() {

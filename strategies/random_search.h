@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "core/option_table.h"
 #include "strategies/trial_strategy.h"
 
 namespace nas::strategies {
@@ -14,10 +15,16 @@ namespace nas::strategies {
 /// never proposed twice: a duplicate is redrawn, up to `max_redraws` times
 /// in a row (then the space is taken as exhausted and the duplicate is
 /// proposed).
+struct RandomSearchOptions {
+  bool include_none = true;
+  int64_t max_redraws = 1000;
+};
+
 class RandomSearch : public TrialStrategy {
  public:
   explicit RandomSearch(const nlohmann::json& options);
-  static nlohmann::json default_options();
+  static const core::OptionTable<RandomSearchOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const TrialContext& ctx) override { ctx_ = ctx; }
   search_space::Architecture propose() override;
   void tell(const TrialOutcome&) override {}

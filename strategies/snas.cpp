@@ -4,73 +4,54 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 #include "hardware/profile.h"
 #include "hardware/snas_cost.h"
 #include "strategies/gumbel.h"
 
 namespace nas::strategies {
 
-nlohmann::json Snas::default_options() {
-  auto o = weight_defaults();
-  o.update(eval_defaults(1));
-  o.update({{"tau_max", 1.0},
-            {"tau_min", 0.03},
-            {"tau_epochs", 150},
-            {"train_data", "all"},
-            {"alpha_optimizer", "adam"},
-            {"alpha_lr", 3e-4},
-            {"alpha_beta1", 0.5},
-            {"alpha_beta2", 0.999},
-            {"alpha_weight_decay", 1e-3},
-            {"alpha_grad_clip", 10.0},
-            {"resource_lambda", 0.0},
-            {"derive", "all"}});
-  return o;
+const core::OptionTable<SnasOptions>& Snas::options_table() {
+  static const auto table = [] {
+    core::OptionTable<SnasOptions> t;
+    add_weight_options(t);
+    add_alpha_options(t);
+    add_alpha_kind(t);
+    add_eval_options(t);
+    t.add("tau_max", &SnasOptions::tau_max, "Gumbel-softmax temperature at the start",
+          core::greater_than(0))
+        .add("tau_min", &SnasOptions::tau_min, "temperature at the end of the schedule",
+             core::greater_than(0))
+        .add("tau_epochs", &SnasOptions::tau_epochs,
+             "epochs of the temperature schedule (0: the run's)", core::at_least(0))
+        .add("train_data", &SnasOptions::train_data,
+             "\"all\": weights and alpha on the whole training set, \"split\": on its half",
+             core::one_of({"all", "split"}))
+        .add("alpha_grad_clip", &SnasOptions::alpha_grad_clip, "max norm of alpha's gradient",
+             core::greater_than(0))
+        .add("resource_lambda", &SnasOptions::resource_lambda,
+             "weight of SNAS's resource penalty (0: off)", core::at_least(0))
+        .add("derive", &SnasOptions::derive, "how the answer is derived from alpha",
+             core::one_of({"all", "top2"}));
+    return t;
+  }();
+  return table;
 }
 
-Snas::Snas(nlohmann::json options) : OneShotStrategy(std::move(options)) {
-  const auto opt = core::option<std::string>(options_, "alpha_optimizer");
-  if (opt != "adam" && opt != "sgd") {
-    throw ConfigError(fmt::format(
-        "strategy snas option 'alpha_optimizer': expected \"adam\" or \"sgd\", "
-        "found \"{}\"",
-        opt));
-  }
-  const auto data = core::option<std::string>(options_, "train_data");
-  if (data != "all" && data != "split") {
-    throw ConfigError(fmt::format(
-        "strategy snas option 'train_data': expected \"all\" or \"split\", found \"{}\"",
-        data));
-  }
-  if (core::option<int64_t>(options_, "tau_epochs") < 0) {
-    throw ConfigError("strategy snas option 'tau_epochs': expected 0 (the run's epochs) or more");
-  }
-  if (!(core::option<double>(options_, "alpha_grad_clip") > 0)) {
-    throw ConfigError("strategy snas option 'alpha_grad_clip': expected a number > 0");
-  }
-  if (!(core::option<double>(options_, "resource_lambda") >= 0)) {
-    throw ConfigError("strategy snas option 'resource_lambda': expected a number >= 0");
-  }
-  const auto derive = core::option<std::string>(options_, "derive");
-  if (derive != "all" && derive != "top2") {
-    throw ConfigError(fmt::format(
-        "strategy snas option 'derive': expected \"all\" or \"top2\", found "
-        "\"{}\"",
-        derive));
-  }
-}
+Snas::Snas(const SnasOptions& options) : OneShotStrategy(options), opts_(options) {}
+
+Snas::Snas(const nlohmann::json& options)
+    : Snas(options_table().parse(options, "strategy.snas")) {}
 
 void Snas::attach(SearchContext& ctx) {
   OneShotStrategy::attach(ctx);
-  auto o = options_;
+  AlphaOptions o = opts_;
   // The single-GPU script's SGD(arch_parameters, lr) has no weight decay.
-  if (core::option<std::string>(o, "alpha_optimizer") == "sgd") o["alpha_weight_decay"] = 0.0;
+  if (o.alpha_optimizer == "sgd") o.alpha_weight_decay = 0.0;
   alpha_optimizer_ = std::make_unique<AlphaOptimizer>(o, alpha_);
 }
 
 bool Snas::uses_whole_training_set() const {
-  return core::option<std::string>(options_, "train_data") == "all";
+  return opts_.train_data == "all";
 }
 
 void Snas::new_epoch(int64_t epoch) {
@@ -78,9 +59,9 @@ void Snas::new_epoch(int64_t epoch) {
   // SNAS's Temp_Scheduler (utils.py): stepped at the start of every epoch,
   // so epoch e uses t = e + 1: tau = max((1 - t / 150) (tau0 - tau_min) +
   // tau_min, tau_min), the 150 hard-coded (`tau_epochs`; 0: the run's).
-  const double t0 = core::option<double>(options_, "tau_max");
-  const double t1 = core::option<double>(options_, "tau_min");
-  const auto horizon = core::option<int64_t>(options_, "tau_epochs");
+  const double t0 = opts_.tau_max;
+  const double t1 = opts_.tau_min;
+  const auto horizon = opts_.tau_epochs;
   const double T = static_cast<double>(horizon > 0 ? horizon : std::max<int64_t>(ctx_->epochs, 1));
   tau_ = std::max((1.0 - static_cast<double>(epoch + 1) / T) * (t0 - t1) + t1, t1);
 }
@@ -127,7 +108,7 @@ void Snas::measure_costs(const torch::Tensor& x) {
 
 StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   StepStats stats;
-  const double lambda = core::option<double>(options_, "resource_lambda");
+  const double lambda = opts_.resource_lambda;
   if (lambda > 0 && !costs_.defined()) measure_costs(train.x);
   auto& net = *ctx_->supernet;
   net.train();
@@ -143,9 +124,8 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   loss = ctx_->objective.apply(loss, torch::softmax(alpha_, 1));
   if (lambda > 0) loss = loss + lambda * resource_penalty(z, costs_, rows_, row_weights_);
   loss.backward();
-  torch::nn::utils::clip_grad_norm_(weights_, core::option<double>(options_, "grad_clip"));
-  torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{alpha_},
-                                    core::option<double>(options_, "alpha_grad_clip"));
+  torch::nn::utils::clip_grad_norm_(weights_, opts_.grad_clip);
+  torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{alpha_}, opts_.alpha_grad_clip);
   w_optimizer_->step();
   apply_alpha_gradient(alpha_.grad());
   alpha_.mutable_grad() = torch::Tensor();
@@ -153,8 +133,7 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
 }
 
 search_space::Architecture Snas::best() const {
-  return ctx_->space->derive(probabilities(),
-                             core::option<std::string>(options_, "derive"));
+  return ctx_->space->derive(probabilities(), opts_.derive);
 }
 
 nlohmann::json Snas::state() const {

@@ -7,6 +7,21 @@
 
 namespace nas::strategies {
 
+struct SnasOptions : OneShotOptions, AlphaOptions {
+  SnasOptions() {
+    alpha_beta1 = 0.5;
+    alpha_weight_decay = 1e-3;
+    eval_every = 1;
+  }
+  double tau_max = 1.0;
+  double tau_min = 0.03;
+  int64_t tau_epochs = 150;
+  std::string train_data = "all";
+  double alpha_grad_clip = 10.0;
+  double resource_lambda = 0.0;
+  std::string derive = "all";
+};
+
 /// SNAS: Xie, Zheng, Liu, Lin, "SNAS: Stochastic Neural Architecture
 /// Search", ICLR 2019 (SNAS-Series).
 ///
@@ -33,8 +48,10 @@ namespace nas::strategies {
 /// MixedOp outputs during search.
 class Snas : public OneShotStrategy {
  public:
-  explicit Snas(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit Snas(const SnasOptions& options);
+  explicit Snas(const nlohmann::json& options);
+  static const core::OptionTable<SnasOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   void attach(SearchContext& ctx) override;
   void new_epoch(int64_t epoch) override;
@@ -56,6 +73,7 @@ class Snas : public OneShotStrategy {
 
 
  private:
+  SnasOptions opts_;
   double tau_ = 1;
   void measure_costs(const torch::Tensor& x);
   torch::Tensor costs_, rows_, row_weights_;  // [M, K, 3], [M], [M]

@@ -12,12 +12,26 @@ namespace nas::tools {
 
 namespace {
 
+/// One line per option: key, default, rule, help (or the defaults as JSON
+/// for an entry registered without a table).
+void print_options(const core::OptionSchema& options) {
+  if (options.docs.empty()) {
+    fmt::print("    defaults: {}\n", options.defaults.dump());
+    return;
+  }
+  for (const auto& d : options.docs) {
+    fmt::print("    {} = {}{}{}\n", d.key, d.value.dump(), d.rule.empty() ? "" : "  (" + d.rule + ")",
+               d.help.empty() ? "" : "  " + d.help);
+  }
+}
+
 template <class R>
 void list_registry(const R& registry, const std::string& title) {
   fmt::print("{}:\n", title);
   for (const auto& name : registry.names()) {
     const auto& e = registry.entry(name);
-    fmt::print("  {}\n    {}\n    defaults: {}\n", name, e.help, e.defaults.dump());
+    fmt::print("  {}\n    {}\n", name, e.help);
+    print_options(e.options);
   }
 }
 

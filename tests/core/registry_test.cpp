@@ -63,7 +63,7 @@ TEST(Registry, WrongTypeIsAnError) {
 
 TEST(Registry, DuplicateRegistrationIsAnError) {
   auto r = things();
-  EXPECT_THROW(r.add("big", "", {}, nullptr), Error);
+  EXPECT_THROW(r.add("big", "", nlohmann::json::object(), nullptr), Error);
 }
 
 }  // namespace
