@@ -75,13 +75,15 @@ size_t too_deep_at(const std::string& text) {
 
 nlohmann::json parse_json(const std::string& text, const std::string& where) {
   if (text.size() > kMaxJsonBytes) {
-    throw ConfigError(fmt::format("{}: {} bytes of JSON; expected at most {} MiB", where,
+    throw JsonError(JsonError::Kind::limit,
+                    fmt::format("{}: {} bytes of JSON; expected at most {} MiB", where,
                                   text.size(), kMaxJsonBytes >> 20));
   }
   if (const size_t at = too_deep_at(text); at != std::string::npos) {
     const auto [line, col] = line_col(text, at + 1);
-    throw ConfigError(fmt::format("{}:{}:{}: JSON nested deeper than {} levels", where, line,
-                                  col, kMaxJsonDepth));
+    throw JsonError(JsonError::Kind::limit,
+                    fmt::format("{}:{}:{}: JSON nested deeper than {} levels", where, line, col,
+                                kMaxJsonDepth));
   }
   try {
     return nlohmann::json::parse(text);
@@ -90,13 +92,15 @@ nlohmann::json parse_json(const std::string& text, const std::string& where) {
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 2: x" -> "x"
     if (const auto colon = what.rfind(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    throw ConfigError(fmt::format("{}:{}:{}: invalid JSON: {}", where, line, col, what));
+    throw JsonError(JsonError::Kind::syntax,
+                    fmt::format("{}:{}:{}: invalid JSON: {}", where, line, col, what));
   } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     if (const auto bracket = what.find("] "); bracket != std::string::npos) {
       what = what.substr(bracket + 2);
     }
-    throw ConfigError(fmt::format("{}: invalid JSON: {}", where, what));
+    // Valid syntax, unusable value: a number out of range ("number overflow").
+    throw JsonError(JsonError::Kind::limit, fmt::format("{}: invalid JSON: {}", where, what));
   }
 }
 

@@ -4,9 +4,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 namespace nas::core {
 
-/// Parses JSON text from `where` (a file name, a flag): ConfigError naming
+/// The ConfigError of JSON text that cannot be used, with its kind:
+/// `syntax` (not JSON at all) or `limit` (JSON, but deeper than 64 levels,
+/// over 64 MiB, or a number out of range) — so a caller that takes non-JSON
+/// text as a plain string (`--set k=v`) still reports the second.
+class JsonError : public ConfigError {
+ public:
+  enum class Kind { syntax, limit };
+  JsonError(Kind kind, const std::string& what) : ConfigError(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+/// Parses JSON text from `where` (a file name, a flag): JsonError naming
 /// `where` and the line/column on bad JSON or a number out of range, and
 /// on nesting deeper than 64 levels or text over 64 MiB (checked before
 /// parsing, so hostile input cannot exhaust the stack).

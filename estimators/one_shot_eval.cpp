@@ -117,22 +117,29 @@ EvalResult score_architecture(const OneShotModel& model, const search_space::Arc
 
 namespace nas::estimators {
 
-nlohmann::json SupernetEstimator::default_options() {
-  return {{"run", ""}, {"recalibrate", 10}, {"batches", 0}};
+const core::OptionTable<SupernetEstimatorOptions>& SupernetEstimator::options_table() {
+  static const auto table = [] {
+    core::OptionTable<SupernetEstimatorOptions> t;
+    t.add("run", &SupernetEstimatorOptions::run, "the directory of a finished one-shot run (required)")
+        .add("recalibrate", &SupernetEstimatorOptions::recalibrate,
+             "training batches that re-estimate BatchNorm per score (0: the supernet's own)",
+             core::at_least(0))
+        .add("batches", &SupernetEstimatorOptions::batches,
+             "validation batches per score (0: all)", core::at_least(0));
+    return t;
+  }();
+  return table;
 }
 
-SupernetEstimator::SupernetEstimator(nlohmann::json options) : options_(std::move(options)) {
-  score_.recalibrate = core::option<int64_t>(options_, "recalibrate");
-  score_.batches = core::option<int64_t>(options_, "batches");
-  if (score_.recalibrate < 0 || score_.batches < 0) {
-    throw ConfigError(fmt::format(
-        "estimator.supernet: expected recalibrate >= 0 and batches >= 0, found {} and {}",
-        score_.recalibrate, score_.batches));
-  }
+SupernetEstimator::SupernetEstimator(const nlohmann::json& options) {
+  const auto o = options_table().parse(options, "estimator.supernet");
+  run_ = o.run;
+  score_.recalibrate = o.recalibrate;
+  score_.batches = o.batches;
 }
 
 void SupernetEstimator::attach(const EstimatorContext& ctx) {
-  const auto run = core::option<std::string>(options_, "run");
+  const auto& run = run_;
   if (run.empty()) {
     throw ConfigError(
         "estimator.supernet.run: expected the directory of a one-shot run (--set "

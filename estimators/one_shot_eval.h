@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "core/option_table.h"
 #include "data/loader.h"
 #include "data/source.h"
 #include "estimators/estimator.h"
@@ -53,17 +54,24 @@ namespace nas::estimators {
 /// validation batches (0: all). Always the validation half of the training
 /// set, also for runs of single-level strategies (SNAS), whose weights saw
 /// those images.
+struct SupernetEstimatorOptions {
+  std::string run;  ///< checked when the estimator attaches
+  int64_t recalibrate = 10;
+  int64_t batches = 0;
+};
+
 class SupernetEstimator : public PerformanceEstimator {
  public:
-  explicit SupernetEstimator(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit SupernetEstimator(const nlohmann::json& options);
+  static const core::OptionTable<SupernetEstimatorOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
   bool needs_data() const override { return false; }
 
  private:
-  nlohmann::json options_;
+  std::string run_;
   ScoreOptions score_;
   data::DataPair data_;
   data::SearchSplit split_;

@@ -18,45 +18,23 @@
 
 namespace nas::estimators {
 
-nlohmann::json TrainOptions::defaults() {
-  const TrainOptions d;
-  return {{"epochs", d.epochs},
-          {"lr", d.lr},
-          {"lr_min", d.lr_min},
-          {"momentum", d.momentum},
-          {"weight_decay", d.weight_decay},
-          {"nesterov", d.nesterov},
-          {"grad_clip", d.grad_clip},
-          {"auxiliary_weight", d.auxiliary_weight},
-          {"drop_path_prob", d.drop_path_prob}};
+namespace {
+
+const core::OptionTable<TrainOptions>& train_table() {
+  static const auto table = [] {
+    core::OptionTable<TrainOptions> t;
+    add_train_options(t);
+    return t;
+  }();
+  return table;
 }
 
-TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
-  TrainOptions o;
-  o.epochs = core::option<int64_t>(j, "epochs");
-  o.lr = core::option<double>(j, "lr");
-  o.lr_min = core::option<double>(j, "lr_min");
-  o.momentum = core::option<double>(j, "momentum");
-  o.weight_decay = core::option<double>(j, "weight_decay");
-  o.nesterov = core::option<bool>(j, "nesterov");
-  o.grad_clip = core::option<double>(j, "grad_clip");
-  o.auxiliary_weight = core::option<double>(j, "auxiliary_weight");
-  o.drop_path_prob = core::option<double>(j, "drop_path_prob");
-  auto check = [](const char* key, double v, double lo, double hi) {
-    if (!(v >= lo && v <= hi)) {
-      throw ConfigError(fmt::format("train option '{}': expected a number in [{}, {}], found {}",
-                                    key, lo, hi, v));
-    }
-  };
-  check("epochs", static_cast<double>(o.epochs), 1, 1e6);
-  check("lr", o.lr, 0, 10);
-  check("lr_min", o.lr_min, 0, o.lr);
-  check("momentum", o.momentum, 0, 1);
-  check("weight_decay", o.weight_decay, 0, 1);
-  check("grad_clip", o.grad_clip, 0, 1e9);
-  check("auxiliary_weight", o.auxiliary_weight, 0, 1e3);
-  check("drop_path_prob", o.drop_path_prob, 0, 0.99);
-  return o;
+}  // namespace
+
+nlohmann::json TrainOptions::defaults() { return train_table().defaults(); }
+
+TrainOptions TrainOptions::from_json(const nlohmann::json& j, const std::string& where) {
+  return train_table().parse(j, where);
 }
 
 EvalResult evaluate(search_space::NetworkImpl& net, const data::Loader& loader,
@@ -255,34 +233,29 @@ TrainResult train_network(
   return result;
 }
 
-nlohmann::json ScratchEstimator::default_options() {
-  auto o = TrainOptions::defaults();
-  o["epochs"] = 10;
-  o["C"] = 0;  // 0: the run's `network` section
-  o["layers"] = 0;
-  o["cells_per_stage"] = 0;
-  o["auxiliary"] = false;
-  o["drop_path_prob"] = 0.0;
-  o["split"] = "search";  // or "final": whole training set, test accuracy
-  return o;
+const core::OptionTable<ScratchOptions>& ScratchEstimator::options_table() {
+  static const auto table = [] {
+    core::OptionTable<ScratchOptions> t;
+    add_train_options(t);
+    const auto size = core::in_closed(0, 4096);
+    t.add("C", &ScratchOptions::C, "initial channels (0: the run's network size)", size)
+        .add("layers", &ScratchOptions::layers, "cells, DARTS (0: the run's)", size)
+        .add("cells_per_stage", &ScratchOptions::cells_per_stage, "cells per stage, NB201 (0: the run's)",
+             size)
+        .add("auxiliary", &ScratchOptions::auxiliary, "train with the auxiliary head")
+        .add("split", &ScratchOptions::split,
+             "\"search\": train half, validation accuracy; \"final\": whole training set, test "
+             "accuracy",
+             core::one_of({"search", "final"}));
+    return t;
+  }();
+  return table;
 }
 
-ScratchEstimator::ScratchEstimator(nlohmann::json options)
-    : options_(std::move(options)), train_(TrainOptions::from_json(options_)) {
-  for (const char* key : {"C", "layers", "cells_per_stage"}) {
-    const auto v = core::option<int64_t>(options_, key);
-    if (v < 0 || v > 4096) {
-      throw ConfigError(fmt::format(
-          "estimator.scratch.{}: expected 0 (the run's network size) to 4096, found {}", key, v));
-    }
-  }
-  const auto split = core::option<std::string>(options_, "split");
-  if (split != "search" && split != "final") {
-    throw ConfigError(fmt::format(
-        "estimator.scratch.split: expected \"search\" or \"final\", found \"{}\"", split));
-  }
-  final_ = split == "final";
-}
+ScratchEstimator::ScratchEstimator(const nlohmann::json& options)
+    : opts_(options_table().parse(options, "estimator.scratch")),
+      train_(opts_),
+      final_(opts_.split == "final") {}
 
 void ScratchEstimator::attach(const EstimatorContext& ctx) {
   if (ctx.data == nullptr) throw Error("the scratch estimator needs the run's data");
@@ -308,14 +281,11 @@ Estimate ScratchEstimator::evaluate(const search_space::Architecture& arch,
   if (fidelity.epochs > 0) o.epochs = fidelity.epochs;
   return guarded_estimate(final_ ? "test_acc" : "val_acc", {{"epochs", o.epochs}}, [&](Estimate& e) {
     auto sizes = ctx_.network;
-    auto size = [&](const char* key, int64_t fallback) {
-      const auto v = core::option<int64_t>(options_, key);
-      return v > 0 ? v : fallback;
-    };
-    sizes.C = size("C", sizes.C);
-    sizes.layers = size("layers", sizes.layers);
-    sizes.cells_per_stage = size("cells_per_stage", sizes.cells_per_stage);
-    sizes.auxiliary = core::option<bool>(options_, "auxiliary");
+    auto size = [](int64_t v, int64_t fallback) { return v > 0 ? v : fallback; };
+    sizes.C = size(opts_.C, sizes.C);
+    sizes.layers = size(opts_.layers, sizes.layers);
+    sizes.cells_per_stage = size(opts_.cells_per_stage, sizes.cells_per_stage);
+    sizes.auxiliary = opts_.auxiliary;
     auto net = ctx_.space->build_network(arch, sizes);
     net->to(ctx_.device);
     TrainControl control;

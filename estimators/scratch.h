@@ -3,7 +3,10 @@
 #include <functional>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/option_table.h"
 
 #include "data/loader.h"
 #include "data/source.h"
@@ -29,7 +32,47 @@ struct TrainOptions {
   double drop_path_prob = 0.2;
 
   static nlohmann::json defaults();
-  static TrainOptions from_json(const nlohmann::json& j);
+  /// Parses a `train` section (ConfigError naming `where.key`).
+  static TrainOptions from_json(const nlohmann::json& j, const std::string& where = "train");
+};
+
+/// Declares TrainOptions' fields in a table (the `train` section's and the
+/// scratch estimator's).
+template <class O>
+void add_train_options(core::OptionTable<O>& t) {
+  using core::in_closed;
+  t.add("epochs", &TrainOptions::epochs, "training epochs", in_closed(1, 1e6))
+      .add("lr", &TrainOptions::lr, "SGD learning rate (cosine schedule)", in_closed(0, 10))
+      .add("lr_min", &TrainOptions::lr_min, "learning rate at the end (0 to lr)",
+           in_closed(0, 10))
+      .add("momentum", &TrainOptions::momentum, "SGD momentum", in_closed(0, 1))
+      .add("weight_decay", &TrainOptions::weight_decay, "SGD weight decay", in_closed(0, 1))
+      .add("nesterov", &TrainOptions::nesterov, "Nesterov momentum")
+      .add("grad_clip", &TrainOptions::grad_clip, "max gradient norm (0: no clipping)",
+           in_closed(0, 1e9))
+      .add("auxiliary_weight", &TrainOptions::auxiliary_weight,
+           "weight of the auxiliary head's loss", in_closed(0, 1e3))
+      .add("drop_path_prob", &TrainOptions::drop_path_prob,
+           "drop-path probability at the last epoch (ramped from 0)", in_closed(0, 0.99))
+      .check([](const O& o, const std::string& where) {
+        if (o.lr_min > o.lr) {
+          core::throw_rule_broken(where, "lr_min", fmt::format("0 to lr ({})", o.lr), o.lr_min);
+        }
+      });
+}
+
+/// The scratch estimator's options: a training recipe (10 epochs, no
+/// drop-path) and the network's size.
+struct ScratchOptions : TrainOptions {
+  ScratchOptions() {
+    epochs = 10;
+    drop_path_prob = 0.0;
+  }
+  int64_t C = 0;  ///< 0: the run's `network` section
+  int64_t layers = 0;
+  int64_t cells_per_stage = 0;
+  bool auxiliary = false;
+  std::string split = "search";  ///< or "final": whole training set, test accuracy
 };
 
 /// Loss and accuracy of `net` (eval mode) over every batch of `loader`
@@ -87,8 +130,9 @@ int64_t checkpoint_epoch(const std::string& path);
 /// estimate).
 class ScratchEstimator : public PerformanceEstimator {
  public:
-  explicit ScratchEstimator(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit ScratchEstimator(const nlohmann::json& options);
+  static const core::OptionTable<ScratchOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
@@ -96,7 +140,7 @@ class ScratchEstimator : public PerformanceEstimator {
   int64_t passes_per_estimate() const override;
 
  private:
-  nlohmann::json options_;
+  ScratchOptions opts_;
   TrainOptions train_;
   bool final_ = false;  ///< split: final
   EstimatorContext ctx_;

@@ -216,24 +216,31 @@ BenchmarkTable read_benchmark_table(const std::string& file, const std::string& 
   return t;
 }
 
-nlohmann::json TabularEstimator::default_options() {
-  return {{"file", ""}, {"metric", ""}, {"higher_is_better", true}, {"arch_column", "arch"},
-          {"seconds", ""}};
+const core::OptionTable<TabularOptions>& TabularEstimator::options_table() {
+  static const auto table = [] {
+    core::OptionTable<TabularOptions> t;
+    t.add("file", &TabularOptions::file, "the benchmark file, CSV or JSONL (required)")
+        .add("metric", &TabularOptions::metric,
+             "the column to look up (empty: the only column besides arch and seconds)")
+        .add("higher_is_better", &TabularOptions::higher_is_better, "the metric's direction")
+        .add("arch_column", &TabularOptions::arch_column, "the column of architecture texts",
+             core::required("a column name"))
+        .add("seconds", &TabularOptions::seconds,
+             "a column of recorded training seconds, charged to the budget (empty: none)");
+    return t;
+  }();
+  return table;
 }
 
-TabularEstimator::TabularEstimator(nlohmann::json options) : options_(std::move(options)) {
-  higher_is_better_ = core::option<bool>(options_, "higher_is_better");
-  if (core::option<std::string>(options_, "arch_column").empty()) {
-    throw ConfigError("estimator.tabular.arch_column: expected a column name, found \"\"");
-  }
-}
+TabularEstimator::TabularEstimator(const nlohmann::json& options)
+    : opts_(options_table().parse(options, "estimator.tabular")),
+      higher_is_better_(opts_.higher_is_better) {}
 
 void TabularEstimator::attach(const EstimatorContext& ctx) {
   space_ = ctx.space;
-  table_ = read_benchmark_table(core::option<std::string>(options_, "file"),
-                                core::option<std::string>(options_, "arch_column"), *space_);
-  auto metric = core::option<std::string>(options_, "metric");
-  const auto seconds = core::option<std::string>(options_, "seconds");
+  table_ = read_benchmark_table(opts_.file, opts_.arch_column, *space_);
+  auto metric = opts_.metric;
+  const auto seconds = opts_.seconds;
   if (metric.empty()) {
     std::vector<std::string> candidates;
     for (const auto& c : table_.columns) {
@@ -261,7 +268,7 @@ void TabularEstimator::attach(const EstimatorContext& ctx) {
       }
     }
   }
-  options_["metric"] = metric;
+  opts_.metric = metric;
 }
 
 Estimate TabularEstimator::evaluate(const search_space::Architecture& arch, const Fidelity&) {

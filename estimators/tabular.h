@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/option_table.h"
 #include "estimators/estimator.h"
 
 namespace nas::estimators {
@@ -38,17 +39,26 @@ BenchmarkTable read_benchmark_table(const std::string& file, const std::string& 
 /// evaluation cost, which then counts against a `budget.seconds` as the
 /// NAS-Bench-201 baselines simulate time). An architecture missing from
 /// the file is a failed estimate that names it.
+struct TabularOptions {
+  std::string file;  ///< checked when the estimator attaches (it names the flag to set)
+  std::string metric;
+  bool higher_is_better = true;
+  std::string arch_column = "arch";
+  std::string seconds;
+};
+
 class TabularEstimator : public PerformanceEstimator {
  public:
-  explicit TabularEstimator(nlohmann::json options);
-  static nlohmann::json default_options();
+  explicit TabularEstimator(const nlohmann::json& options);
+  static const core::OptionTable<TabularOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;
   bool needs_data() const override { return false; }
 
  private:
-  nlohmann::json options_;
+  TabularOptions opts_;
   const search_space::SearchSpace* space_ = nullptr;
   BenchmarkTable table_;
   size_t metric_ = 0;

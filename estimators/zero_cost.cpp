@@ -129,15 +129,19 @@ double zero_cost_proxy(const std::string& name, torch::nn::Module& net, const Fo
                                 fmt::join(zero_cost_names(), ", ")));
 }
 
-nlohmann::json ZeroCostEstimator::default_options() { return {{"batches", 1}}; }
-
-ZeroCostEstimator::ZeroCostEstimator(std::string proxy, nlohmann::json options)
-    : proxy_(std::move(proxy)), batches_(core::option<int64_t>(options, "batches")) {
-  if (batches_ < 1 || batches_ > 1000) {
-    throw ConfigError(fmt::format("estimator.{}.batches: expected 1 to 1000, found {}", proxy_,
-                                  batches_));
-  }
+const core::OptionTable<ZeroCostOptions>& ZeroCostEstimator::options_table() {
+  static const auto table = [] {
+    core::OptionTable<ZeroCostOptions> t;
+    t.add("batches", &ZeroCostOptions::batches, "training batches the score averages over",
+          core::in_closed(1, 1000));
+    return t;
+  }();
+  return table;
 }
+
+ZeroCostEstimator::ZeroCostEstimator(std::string proxy, const nlohmann::json& options)
+    : proxy_(std::move(proxy)),
+      batches_(options_table().parse(options, "estimator." + proxy_).batches) {}
 
 void ZeroCostEstimator::attach(const EstimatorContext& ctx) {
   if (ctx.data == nullptr) throw Error(fmt::format("the {} estimator needs the run's data", proxy_));

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 
+#include "core/option_table.h"
 #include "data/source.h"
 #include "estimators/estimator.h"
 
@@ -44,6 +45,10 @@ double zero_cost_proxy(const std::string& name, torch::nn::Module& net, const Fo
                        const torch::Tensor& x, const torch::Tensor& y);
 const std::vector<std::string>& zero_cost_names();
 
+struct ZeroCostOptions {
+  int64_t batches = 1;
+};
+
 /// The estimators `synflow`, `snip`, `grad_norm`, `jacov`: the proxy of the
 /// architecture's stand-alone network (the run's `network` sizes), freshly
 /// initialised (torch's generator, seeded per trial by the loop), on the
@@ -51,8 +56,9 @@ const std::vector<std::string>& zero_cost_names();
 /// value is a failed estimate.
 class ZeroCostEstimator : public PerformanceEstimator {
  public:
-  ZeroCostEstimator(std::string proxy, nlohmann::json options);
-  static nlohmann::json default_options();
+  ZeroCostEstimator(std::string proxy, const nlohmann::json& options);
+  static const core::OptionTable<ZeroCostOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
   void attach(const EstimatorContext& ctx) override;
   Estimate evaluate(const search_space::Architecture& arch,
                     const Fidelity& fidelity) override;

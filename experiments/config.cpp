@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/json_io.h"
+#include "core/option_table.h"
 #include "core/options.h"
 #include "data/source.h"
 #include "estimators/scratch.h"
@@ -165,16 +166,10 @@ void set_path(nlohmann::json& config, const std::string& path,
 nlohmann::json parse_value(const std::string& text, const std::string& where) {
   try {
     return core::parse_json(text, where);
-  } catch (const ConfigError& e) {
-    // Not JSON: the text itself (e.g. --set space.name=nb201); but
-    // something that would be JSON and is not is reported.
-    const std::string message = e.what();
-    if (message.find("deeper than") != std::string::npos ||
-        message.find("bytes of JSON") != std::string::npos ||
-        message.find("out of range") != std::string::npos ||
-        message.find("overflow") != std::string::npos) {
-      throw;
-    }
+  } catch (const core::JsonError& e) {
+    // Not JSON: the text itself (e.g. --set space.name=nb201); but JSON
+    // past a limit (too deep, too large, a number out of range) is reported.
+    if (e.kind() == core::JsonError::Kind::limit) throw;
     return text;
   }
 }
@@ -189,6 +184,13 @@ void check_budget(const nlohmann::json& budget) {
   const auto seconds = core::option<double>(budget, "seconds");
   if (!(seconds >= 0 && seconds < 1e12)) {
     throw ConfigError(fmt::format("budget.seconds: expected 0 or more, found {}", seconds));
+  }
+}
+
+void check_threads(const nlohmann::json& config) {
+  const auto& v = config["threads"];
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 4096) {
+    core::throw_rule_broken("", "threads", "0 (all cores) to 4096", v);
   }
 }
 
@@ -222,15 +224,14 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
                               const std::vector<nlohmann::json>& layers,
                               const Registries& registries) {
   auto config = core::resolve_options(defaults, merge_layers(layers, "config"), "config");
-  // Each component is resolved against its registry (unknown keys fail) and
-  // created once, so its constructor's range checks run here, before any
-  // work, with messages that name the key.
+  // Each component's options are parsed against its registry's OptionSchema
+  // (unknown keys, wrong types and broken rules fail here, before any work,
+  // with messages that name the key); nothing is built.
   auto resolve_component = [&](const char* section, const auto& registry) {
     if (!config.contains(section)) return;
     auto& c = config[section];
     const auto name = core::option<std::string>(c, "name");
     c["options"] = registry.resolve(name, c["options"]);
-    registry.create(name, c["options"]);
   };
   resolve_component("space", registries.spaces);
   if (config.contains("strategy")) {
@@ -252,8 +253,8 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
     auto options = estimator_space_recipe(space, name);
     merge_into(options, c["options"]);
     c["options"] = registries.estimators.resolve(name, options);
-    registries.estimators.create(name, c["options"]);
   }
+  if (config.contains("threads")) check_threads(config);
   if (config.contains("budget")) check_budget(config["budget"]);
   if (config.contains("objective")) hardware::check_objective(config["objective"]);
   return config;

@@ -410,9 +410,12 @@ bool parameter_free_op(const std::string& op) {
          op.find("pool") != std::string::npos;
 }
 
-nlohmann::json study_report(const std::string& dir, const Registries& registries) {
-  const auto study = load_study(dir, registries);
-  const bool evaluates = study["evaluation"]["estimator"] != "none";
+namespace {
+
+/// The study's runs, read from their directories, grouped by strategy label
+/// in plan order.
+std::vector<Group> read_groups(const nlohmann::json& study, const std::string& dir,
+                               bool evaluates, const Registries& registries) {
   std::vector<Group> groups;
   for (const auto& run : plan_study(study, dir, registries)) {
     if (groups.empty() || groups.back().label != run.label) {
@@ -425,101 +428,111 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
     }
     groups.back().runs.push_back(read_run(run, evaluates, registries));
   }
+  return groups;
+}
+
+/// The metric's name: the evaluation's (the last run that has one) or the
+/// search's.
+std::string metric_name(const std::vector<Group>& groups, bool evaluates) {
   std::string metric = evaluates ? "metric" : "search metric";
   for (const auto& g : groups) {
     for (const auto& r : g.runs) {
       if (evaluates && r.evaluation.contains("metric")) metric = r.evaluation["metric"];
     }
   }
-  bool latency = false;
-  for (const auto& g : groups) latency = latency || !g.values(&RunRecord::latency).empty();
+  return metric;
+}
 
-  // Per strategy.
-  nlohmann::json report = {{"study", dir},
-                           {"metric", {{"name", metric}, {"source", metric_source(study, metric)}}},
-                           {"budget", study["budget"]},
-                           {"budget_rule", budget_text(study["budget"])},
-                           {"seeds", study["seeds"]},
-                           {"baseline", study["baseline"]},
-                           {"confidence_interval", "Student t, 95%, over seeds"},
-                           {"strategies", nlohmann::json::array()},
-                           {"comparisons", nlohmann::json::array()},
-                           {"problems", nlohmann::json::array()}};
-  for (const auto& g : groups) {
-    nlohmann::json j = {{"label", g.label},
-                        {"strategy", g.name},
-                        {"recipe", g.recipe},
-                        {"kind", g.trial ? "trial" : "one-shot"}};
-    j["metric"] = summary_json(core::summarize(g.values(&RunRecord::metric)));
-    j["search_seconds"] = summary_json(core::summarize(g.values(&RunRecord::search_seconds)));
-    j["peak_rss_mib"] = summary_json(core::summarize(g.values(&RunRecord::peak_rss)));
-    j["passes"] = summary_json(core::summarize(g.values(&RunRecord::passes)));
-    j["param_free_fraction"] = summary_json(core::summarize(g.values(&RunRecord::param_free)));
-    if (latency) j["latency_ms"] = summary_json(core::summarize(g.values(&RunRecord::latency)));
-    for (const auto& r : g.runs) {
-      nlohmann::json run = {{"seed", r.run.seed}, {"status", r.status}, {"dir", r.run.dir}};
-      if (r.status == "finished") {
-        run.update({{"metric", r.metric},
-                    {"search_seconds", r.search_seconds},
-                    {"peak_rss_mib", r.peak_rss},
-                    {"passes", r.passes},
-                    {"param_free_fraction", r.param_free},
-                    {"arch", r.result["arch"]}});
-        if (std::isfinite(r.latency)) run["latency_ms"] = r.latency;
-      } else {
-        run["message"] = r.message;
-        report["problems"].push_back(
-            fmt::format("{} seed {}: {}{} ({})", g.label, r.run.seed, r.status,
-                        r.message.empty() ? "" : ": " + r.message, r.run.dir));
-      }
-      j["runs"].push_back(run);
-    }
-    report["strategies"].push_back(j);
+/// One run of report.json's `strategies[].runs`.
+nlohmann::json run_json(const RunRecord& r) {
+  nlohmann::json run = {{"seed", r.run.seed}, {"status", r.status}, {"dir", r.run.dir}};
+  if (r.status != "finished") {
+    run["message"] = r.message;
+    return run;
   }
+  run.update({{"metric", r.metric},
+              {"search_seconds", r.search_seconds},
+              {"peak_rss_mib", r.peak_rss},
+              {"passes", r.passes},
+              {"param_free_fraction", r.param_free},
+              {"arch", r.result["arch"]}});
+  if (std::isfinite(r.latency)) run["latency_ms"] = r.latency;
+  return run;
+}
 
-  // Against the baseline.
-  const auto baseline_label = study["baseline"].get<std::string>();
+/// One strategy of report.json, its summaries and runs; each unfinished run
+/// goes to `problems` too.
+nlohmann::json strategy_json(const Group& g, bool latency, nlohmann::json& problems) {
+  nlohmann::json j = {{"label", g.label},
+                      {"strategy", g.name},
+                      {"recipe", g.recipe},
+                      {"kind", g.trial ? "trial" : "one-shot"}};
+  auto summary = [&](double RunRecord::*field) {
+    return summary_json(core::summarize(g.values(field)));
+  };
+  j["metric"] = summary(&RunRecord::metric);
+  j["search_seconds"] = summary(&RunRecord::search_seconds);
+  j["peak_rss_mib"] = summary(&RunRecord::peak_rss);
+  j["passes"] = summary(&RunRecord::passes);
+  j["param_free_fraction"] = summary(&RunRecord::param_free);
+  if (latency) j["latency_ms"] = summary(&RunRecord::latency);
+  for (const auto& r : g.runs) {
+    if (r.status != "finished") {
+      problems.push_back(fmt::format("{} seed {}: {}{} ({})", g.label, r.run.seed, r.status,
+                                     r.message.empty() ? "" : ": " + r.message, r.run.dir));
+    }
+    j["runs"].push_back(run_json(r));
+  }
+  return j;
+}
+
+/// The group labelled `label` (the first group when none is).
+const Group& baseline_group(const std::vector<Group>& groups, const std::string& label) {
   const auto* baseline = &groups.front();
   for (const auto& g : groups) {
-    if (g.label == baseline_label) baseline = &g;
+    if (g.label == label) baseline = &g;
   }
+  return *baseline;
+}
+
+/// Every other strategy against the baseline: Welch (Holm-adjusted across
+/// strategies) and Mann–Whitney U.
+nlohmann::json comparisons_json(const std::vector<Group>& groups, const Group& baseline) {
   std::vector<core::WelchResult> welch;
   std::vector<const Group*> others;
   std::vector<double> ps;
   for (const auto& g : groups) {
-    if (&g == baseline) continue;
+    if (&g == &baseline) continue;
     others.push_back(&g);
     welch.push_back(
-        core::welch_t_test(g.values(&RunRecord::metric), baseline->values(&RunRecord::metric)));
+        core::welch_t_test(g.values(&RunRecord::metric), baseline.values(&RunRecord::metric)));
     ps.push_back(welch.back().p);
   }
   const auto holm = core::holm_adjust(ps);
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+  nlohmann::json out = nlohmann::json::array();
   for (size_t i = 0; i < others.size(); ++i) {
     const auto& w = welch[i];
     const auto mw = core::mann_whitney_u(others[i]->values(&RunRecord::metric),
-                                         baseline->values(&RunRecord::metric));
-    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-    report["comparisons"].push_back(
-        {{"label", others[i]->label},
-         {"baseline", baseline->label},
-         {"difference", num(w.diff)},
-         {"ci95", w.valid ? nlohmann::json{w.ci_low, w.ci_high} : nlohmann::json()},
-         {"welch_t", num(w.t)},
-         {"welch_df", num(w.df)},
-         {"welch_p", num(w.p)},
-         {"holm_p", num(holm[i])},
-         {"mann_whitney_u", num(mw.u)},
-         {"mann_whitney_p", num(mw.p)},
-         {"mann_whitney_exact", mw.exact},
-         {"verdict", verdict(w, holm[i], others[i]->label, baseline->label)}});
+                                         baseline.values(&RunRecord::metric));
+    out.push_back({{"label", others[i]->label},
+                   {"baseline", baseline.label},
+                   {"difference", num(w.diff)},
+                   {"ci95", w.valid ? nlohmann::json{w.ci_low, w.ci_high} : nlohmann::json()},
+                   {"welch_t", num(w.t)},
+                   {"welch_df", num(w.df)},
+                   {"welch_p", num(w.p)},
+                   {"holm_p", num(holm[i])},
+                   {"mann_whitney_u", num(mw.u)},
+                   {"mann_whitney_p", num(mw.p)},
+                   {"mann_whitney_exact", mw.exact},
+                   {"verdict", verdict(w, holm[i], others[i]->label, baseline.label)}});
   }
-  const auto figures = write_figures(groups, dir, metric, latency);
-  report["figures"] = nlohmann::json::array();
-  for (const auto& [file, caption] : figures.files) report["figures"].push_back(file);
-  report["reproduce"] = reproduce_info(groups, dir);
-  core::write_json_file(dir + "/report.json", report);
+  return out;
+}
 
-  // report.md
+std::string md_header(const nlohmann::json& report, const nlohmann::json& study,
+                      const std::string& dir) {
   std::string md = fmt::format("# Study report: {}\n\n", dir);
   md += fmt::format("- **Metric**: {}.\n", report["metric"]["source"].get<std::string>());
   md += fmt::format("- **Budget rule**: {}.\n", report["budget_rule"].get<std::string>());
@@ -533,7 +546,12 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
       "interval of the mean from Student's t (none for n = 1); differences against the "
       "baseline by Welch's t-test, p-values Holm-adjusted across strategies, with the "
       "Mann–Whitney U test (exact without ties) beside it.\n\n";
-  md += "## Results per strategy\n\n";
+  return md;
+}
+
+std::string md_results(const std::vector<Group>& groups, const std::string& metric,
+                       bool latency) {
+  std::string md = "## Results per strategy\n\n";
   md += fmt::format(
       "| strategy | kind | recipe | n | {} (mean ± std) | 95% CI | median | min – "
       "max | search s | peak RSS MiB | passes | param-free ops |{}\n",
@@ -556,37 +574,43 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
   md +=
       "\n*param-free ops*: the fraction of the answer's edges that are `none`, skip or "
       "pooling (a cell of them is DARTS's known collapse).\n\n";
-  md += fmt::format("## Compared with {}\n\n", baseline->label);
-  if (others.empty())
-    md += "Only one strategy: nothing to compare.\n\n";
-  else {
-    md +=
-        "| strategy | difference of means | 95% CI (Welch) | Welch t (df) | p | Holm p | "
-        "Mann–Whitney U | p (U) | verdict |\n|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& c : report["comparisons"]) {
-      const bool ok = c["ci95"].is_array();
-      md += fmt::format(
-          "| {} | {} | {} | {} | {} | {} | {} | {}{} | {} |\n", c["label"].get<std::string>(),
-          c["difference"].is_number() ? fmt::format("{:+.4f}", c["difference"].get<double>()) : "–",
-          ok ? fmt::format("[{:+.4f}, {:+.4f}]", c["ci95"][0].get<double>(),
-                           c["ci95"][1].get<double>())
-             : "–",
-          c["welch_t"].is_number() ? fmt::format("{:.2f} ({:.1f})", c["welch_t"].get<double>(),
-                                                 c["welch_df"].get<double>())
-                                   : "–",
-          fmt_p(number(c["welch_p"])), fmt_p(number(c["holm_p"])),
-          c["mann_whitney_u"].is_number() ? fmt::format("{:g}", c["mann_whitney_u"].get<double>())
-                                          : "–",
-          fmt_p(number(c["mann_whitney_p"])), c["mann_whitney_exact"].get<bool>() ? " (exact)" : "",
-          c["verdict"].get<std::string>());
-    }
-    md += "\n";
-    for (const auto& c : report["comparisons"]) {
-      md += fmt::format("- {} vs {}: {}.\n", c["label"].get<std::string>(), baseline->label,
-                        c["verdict"].get<std::string>());
-    }
-    md += "\n";
+  return md;
+}
+
+std::string md_comparison_row(const nlohmann::json& c) {
+  const bool ok = c["ci95"].is_array();
+  return fmt::format(
+      "| {} | {} | {} | {} | {} | {} | {} | {}{} | {} |\n", c["label"].get<std::string>(),
+      c["difference"].is_number() ? fmt::format("{:+.4f}", c["difference"].get<double>()) : "–",
+      ok ? fmt::format("[{:+.4f}, {:+.4f}]", c["ci95"][0].get<double>(), c["ci95"][1].get<double>())
+         : "–",
+      c["welch_t"].is_number()
+          ? fmt::format("{:.2f} ({:.1f})", c["welch_t"].get<double>(), c["welch_df"].get<double>())
+          : "–",
+      fmt_p(number(c["welch_p"])), fmt_p(number(c["holm_p"])),
+      c["mann_whitney_u"].is_number() ? fmt::format("{:g}", c["mann_whitney_u"].get<double>())
+                                      : "–",
+      fmt_p(number(c["mann_whitney_p"])), c["mann_whitney_exact"].get<bool>() ? " (exact)" : "",
+      c["verdict"].get<std::string>());
+}
+
+std::string md_comparisons(const nlohmann::json& comparisons, const std::string& baseline) {
+  std::string md = fmt::format("## Compared with {}\n\n", baseline);
+  if (comparisons.empty()) return md + "Only one strategy: nothing to compare.\n\n";
+  md +=
+      "| strategy | difference of means | 95% CI (Welch) | Welch t (df) | p | Holm p | "
+      "Mann–Whitney U | p (U) | verdict |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& c : comparisons) md += md_comparison_row(c);
+  md += "\n";
+  for (const auto& c : comparisons) {
+    md += fmt::format("- {} vs {}: {}.\n", c["label"].get<std::string>(), baseline,
+                      c["verdict"].get<std::string>());
   }
+  return md + "\n";
+}
+
+std::string md_problems_and_figures(const nlohmann::json& report, const Figures& figures) {
+  std::string md;
   if (!report["problems"].empty()) {
     md += "## Failed, unfinished or missing runs (left out of the statistics)\n\n";
     for (const auto& p : report["problems"]) md += fmt::format("- {}\n", p.get<std::string>());
@@ -596,7 +620,11 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
   for (const auto& [file, caption] : figures.files) {
     md += fmt::format("![{}]({})\n\n*{}.*\n\n", caption, file, caption);
   }
-  md += "## Reproduce\n\n";
+  return md;
+}
+
+std::string md_reproduce(const nlohmann::json& report, const nlohmann::json& study) {
+  std::string md = "## Reproduce\n\n";
   const auto& rep = report["reproduce"];
   if (rep.contains("environment")) {
     const auto& env = rep["environment"];
@@ -612,6 +640,43 @@ nlohmann::json study_report(const std::string& dir, const Registries& registries
       "- Seeds: {}; evaluation seeds: {}\n- Every run's config is its "
       "`config.json`; the study's is `study.json`.\n",
       study["seeds"].dump(), study["evaluation"]["seeds"].dump());
+  return md;
+}
+
+}  // namespace
+
+nlohmann::json study_report(const std::string& dir, const Registries& registries) {
+  const auto study = load_study(dir, registries);
+  const bool evaluates = study["evaluation"]["estimator"] != "none";
+  const auto groups = read_groups(study, dir, evaluates, registries);
+  const auto metric = metric_name(groups, evaluates);
+  bool latency = false;
+  for (const auto& g : groups) latency = latency || !g.values(&RunRecord::latency).empty();
+
+  nlohmann::json report = {{"study", dir},
+                           {"metric", {{"name", metric}, {"source", metric_source(study, metric)}}},
+                           {"budget", study["budget"]},
+                           {"budget_rule", budget_text(study["budget"])},
+                           {"seeds", study["seeds"]},
+                           {"baseline", study["baseline"]},
+                           {"confidence_interval", "Student t, 95%, over seeds"},
+                           {"strategies", nlohmann::json::array()},
+                           {"comparisons", nlohmann::json::array()},
+                           {"problems", nlohmann::json::array()}};
+  for (const auto& g : groups) {
+    report["strategies"].push_back(strategy_json(g, latency, report["problems"]));
+  }
+  const auto& baseline = baseline_group(groups, study["baseline"].get<std::string>());
+  report["comparisons"] = comparisons_json(groups, baseline);
+  const auto figures = write_figures(groups, dir, metric, latency);
+  report["figures"] = nlohmann::json::array();
+  for (const auto& [file, caption] : figures.files) report["figures"].push_back(file);
+  report["reproduce"] = reproduce_info(groups, dir);
+  core::write_json_file(dir + "/report.json", report);
+
+  const auto md = md_header(report, study, dir) + md_results(groups, metric, latency) +
+                  md_comparisons(report["comparisons"], baseline.label) +
+                  md_problems_and_figures(report, figures) + md_reproduce(report, study);
   core::write_text_file(dir + "/report.md", md);
   return report;
 }

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/options.h"
 #include "search_space/darts_networks.h"
 #include "search_space/ops.h"
 
@@ -27,31 +26,37 @@ std::vector<std::string> all_darts_op_names() {
 
 }  // namespace
 
-nlohmann::json DartsSpace::default_options() {
-  return {{"steps", 4},
-          {"multiplier", 4},
-          {"stem_multiplier", 3},
-          {"derive", "top2"}};
+const core::OptionTable<DartsSpaceOptions>& DartsSpace::options_table() {
+  static const auto table = [] {
+    core::OptionTable<DartsSpaceOptions> t;
+    t.add("steps", &DartsSpaceOptions::steps, "intermediate nodes per cell (1 to 16)")
+        .add("multiplier", &DartsSpaceOptions::multiplier,
+             "last nodes concatenated into the cell's output (1 to steps)")
+        .add("stem_multiplier", &DartsSpaceOptions::stem_multiplier,
+             "stem channels = stem_multiplier * C (1 to 16)")
+        .add("derive", &DartsSpaceOptions::derive,
+             "\"top2\": two strongest inputs per node, \"all\": every edge not `none`",
+             core::one_of({"top2", "all"}))
+        .check([](const DartsSpaceOptions& o, const std::string&) {
+          if (o.steps < 1 || o.steps > 16 || o.multiplier < 1 || o.multiplier > o.steps ||
+              o.stem_multiplier < 1 || o.stem_multiplier > 16) {
+            throw ConfigError(fmt::format(
+                "darts space: expected 1 <= steps <= 16, 1 <= multiplier <= steps and 1 <= "
+                "stem_multiplier <= 16, found steps {} multiplier {} stem_multiplier {}",
+                o.steps, o.multiplier, o.stem_multiplier));
+          }
+        });
+    return t;
+  }();
+  return table;
 }
 
-DartsSpace::DartsSpace(const nlohmann::json& options)
-    : steps_(core::option<int64_t>(options, "steps")),
-      multiplier_(core::option<int64_t>(options, "multiplier")),
-      stem_multiplier_(core::option<int64_t>(options, "stem_multiplier")),
-      derive_mode_(core::option<std::string>(options, "derive")) {
-  if (steps_ < 1 || steps_ > 16 || multiplier_ < 1 || multiplier_ > steps_ ||
-      stem_multiplier_ < 1 || stem_multiplier_ > 16) {
-    throw ConfigError(fmt::format(
-        "darts space: expected 1 <= steps <= 16, 1 <= multiplier <= steps and 1 <= "
-        "stem_multiplier <= 16, found steps {} multiplier {} stem_multiplier {}",
-        steps_, multiplier_, stem_multiplier_));
-  }
-  if (derive_mode_ != "top2" && derive_mode_ != "all") {
-    throw ConfigError(fmt::format(
-        "darts space option 'derive': expected \"top2\" or \"all\", found "
-        "\"{}\"",
-        derive_mode_));
-  }
+DartsSpace::DartsSpace(const nlohmann::json& options) {
+  const auto o = options_table().parse(options, "space.darts");
+  steps_ = o.steps;
+  multiplier_ = o.multiplier;
+  stem_multiplier_ = o.stem_multiplier;
+  derive_mode_ = o.derive;
 }
 
 int64_t DartsSpace::edge_row(int64_t cell, int64_t node, int64_t input) const {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/option_table.h"
 #include "search_space/ops.h"
 #include "search_space/search_space.h"
 
@@ -18,10 +19,18 @@ namespace nas::search_space {
 /// strongest incoming edges by their best non-`none` weight, each with its
 /// best non-`none` op, as the reference; "all": every edge whose argmax is
 /// not `none`, the SNAS edge-all genotype).
+struct DartsSpaceOptions {
+  int64_t steps = 4;
+  int64_t multiplier = 4;
+  int64_t stem_multiplier = 3;
+  std::string derive = "top2";
+};
+
 class DartsSpace : public SearchSpace {
  public:
   explicit DartsSpace(const nlohmann::json& options);
-  static nlohmann::json default_options();
+  static const core::OptionTable<DartsSpaceOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   std::string name() const override { return "darts"; }
   std::vector<Decision> decisions() const override;

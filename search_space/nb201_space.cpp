@@ -212,11 +212,14 @@ class Nb201NetworkImpl : public NetworkImpl {
 
 }  // namespace
 
-nlohmann::json Nb201Space::default_options() {
-  return nlohmann::json::object();
+const core::OptionTable<Nb201SpaceOptions>& Nb201Space::options_table() {
+  static const core::OptionTable<Nb201SpaceOptions> table;
+  return table;
 }
 
-Nb201Space::Nb201Space(const nlohmann::json&) {}
+Nb201Space::Nb201Space(const nlohmann::json& options) {
+  options_table().parse(options, "space.nb201");
+}
 
 int64_t Nb201Space::edge_row(int64_t node, int64_t input) {
   return node * (node - 1) / 2 + input;  // 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2

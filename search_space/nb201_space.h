@@ -5,10 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/option_table.h"
 #include "search_space/ops.h"
 #include "search_space/search_space.h"
 
 namespace nas::search_space {
+
+struct Nb201SpaceOptions {};
 
 /// NAS-Bench-201 (Dong & Yang, ICLR 2020; AutoDL-Projects): one cell type
 /// of 4 nodes and 6 edges (node i sums op(node j) over j < i; the output is
@@ -20,7 +23,9 @@ namespace nas::search_space {
 class Nb201Space : public SearchSpace {
  public:
   explicit Nb201Space(const nlohmann::json& options);
-  static nlohmann::json default_options();
+  /// No options: the cell is fixed (NAS-Bench-201's 4 nodes, 5 ops).
+  static const core::OptionTable<Nb201SpaceOptions>& options_table();
+  static nlohmann::json default_options() { return options_table().defaults(); }
 
   std::string name() const override { return "nb201"; }
   std::vector<Decision> decisions() const override;

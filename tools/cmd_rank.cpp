@@ -63,14 +63,19 @@ void print_rank(const nlohmann::json& result, const std::string& dir) {
 int run_rank_command(const std::vector<std::string>& args) {
   po::options_description desc("nas rank options");
   desc.add_options()
-      ("space", po::value<std::string>(), "search space (`nas list spaces`)")
-      ("estimator", po::value<std::string>(), "the first estimator (`nas list estimators`)")
-      ("vs", po::value<std::string>(), "the second estimator")
-      ("archs", po::value<int64_t>(), "sample N distinct architectures uniformly (default 20)")
       ("arch-file", po::value<std::string>(), "rank the architectures of FILE (one per line)")
       ("json", po::bool_switch()->default_value(false), "print result.json instead of the table")
       ("resume", po::value<std::string>(), "continue the ranking run in DIR");
-  add_data_and_size_options(desc);
+  using T = ConfigFlag::Type;
+  auto flags = shared_config_flags();
+  flags.insert(flags.end(),
+               {{"space", "space.name", T::text, "search space (`nas list spaces`)"},
+                {"estimator", "estimator.name", T::text,
+                 "the first estimator (`nas list estimators`)"},
+                {"vs", "vs.name", T::text, "the second estimator"},
+                {"archs", "budget.trials", T::integer,
+                 "sample N distinct architectures uniformly (default 20)"}});
+  add_config_flags(desc, flags);
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
@@ -95,12 +100,7 @@ int run_rank_command(const std::vector<std::string>& args) {
       throw ConfigError(fmt::format("--archs: expected 1 or more architectures to rank, found {}",
                                     vm["archs"].as<int64_t>()));
     }
-    auto paths = shared_flag_paths();
-    paths.insert(paths.end(), {{"space", "space.name"},
-                               {"estimator", "estimator.name"},
-                               {"vs", "vs.name"},
-                               {"archs", "budget.trials"}});
-    layers = config_layers(vm, "search", paths);
+    layers = config_layers(vm, "search", flags);
     nlohmann::json strategy = {{"name", "random"}, {"options", nlohmann::json::object()}};
     if (vm.count("arch-file") != 0) {
       strategy = {{"name", "list"}, {"options", {{"file", vm["arch-file"].as<std::string>()}}}};

@@ -12,21 +12,27 @@ namespace nas::tools {
 
 int run_search_command(const std::vector<std::string>& args) {
   po::options_description desc("nas search options");
-  desc.add_options()
-      ("space", po::value<std::string>(), "search space (`nas list spaces`)")
-      ("strategy", po::value<std::string>(), "search strategy (`nas list strategies`)")
-      ("val-subset", po::value<int64_t>(), "use the first N images of the architecture split (0: all)")
-      ("epochs", po::value<int64_t>(), "search epochs (one-shot strategies)")
-      ("estimator", po::value<std::string>(),
+  using T = ConfigFlag::Type;
+  auto flags = shared_config_flags();
+  flags.insert(flags.end(), {
+      {"space", "space.name", T::text, "search space (`nas list spaces`)"},
+      {"strategy", "strategy.name", T::text, "search strategy (`nas list strategies`)"},
+      {"val-subset", "data.val_subset", T::integer,
+       "use the first N images of the architecture split (0: all)"},
+      {"epochs", "epochs", T::integer, "search epochs (one-shot strategies)"},
+      {"estimator", "estimator.name", T::text,
        "what estimates an architecture for trial strategies (random, evolution, list; `nas list "
-       "estimators`)")
-      ("trials", po::value<int64_t>(), "trial budget: architectures to estimate (trial strategies)")
-      ("latency", po::value<std::string>(),
+       "estimators`)"},
+      {"trials", "budget.trials", T::integer,
+       "trial budget: architectures to estimate (trial strategies)"},
+      {"latency", "objective.latency.table", T::text,
        "latency table: FILE (`nas profile`) or published:DEVICE (NB201); set its weight with "
-       "--set objective.latency.lambda=L")
-      ("latency-data", po::value<std::string>(), "the published latency CSV (default: ../shared/data)")
-      ("resume", po::value<std::string>(), "continue the run in DIR from its checkpoint");
-  add_data_and_size_options(desc);
+       "--set objective.latency.lambda=L"},
+      {"latency-data", "objective.latency.data", T::text,
+       "the published latency CSV (default: ../shared/data)"}});
+  add_config_flags(desc, flags);
+  desc.add_options()("resume", po::value<std::string>(),
+                     "continue the run in DIR from its checkpoint");
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
@@ -40,16 +46,7 @@ int run_search_command(const std::vector<std::string>& args) {
     layers = resume_layers(vm);
     resume = true;
   } else {
-    auto paths = shared_flag_paths();
-    paths.insert(paths.end(), {{"space", "space.name"},
-                               {"strategy", "strategy.name"},
-                               {"val-subset", "data.val_subset"},
-                               {"epochs", "epochs"},
-                               {"estimator", "estimator.name"},
-                               {"trials", "budget.trials"},
-                               {"latency", "objective.latency.table"},
-                               {"latency-data", "objective.latency.data"}});
-    layers = config_layers(vm, "search", paths);
+    layers = config_layers(vm, "search", flags);
   }
   const auto config = experiments::resolve_config(experiments::search_defaults(),
                                                   layers, registries);

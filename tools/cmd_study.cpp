@@ -37,14 +37,18 @@ int study_run(const std::vector<std::string>& args) {
       ("preset", po::value<std::string>(), "a ready study: study-quick (`nas list presets`)")
       ("out", po::value<std::string>(), "the study directory to create")
       ("resume", po::value<std::string>(), "continue the study in DIR (finished pieces are kept)")
-      ("threads", po::value<int>(), "intra-op threads of every run (default 0: all cores)")
-      ("device", po::value<std::string>(), "cpu | cuda | cuda:N")
       ("set", po::value<std::vector<std::string>>()->composing(),
        "PATH=VALUE override of any study key, e.g. seeds=[0,1] or search.network.C=8")
       ("print-config", po::bool_switch(), "print the resolved study and exit")
       ("verbose,v", po::bool_switch(), "show every run's own progress")
       ("quiet,q", po::bool_switch(), "no progress output")
       ("help,h", "this help");
+  using T = ConfigFlag::Type;
+  const std::vector<ConfigFlag> flags = {
+      {"threads", "search.threads", T::integer,
+       "intra-op threads of every run (default 0: all cores)"},
+      {"device", "search.device", T::text, "cpu | cuda | cuda:N"}};
+  add_config_flags(desc, flags);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
     print_help("nas study run (--preset study-quick | --config FILE) --out DIR [--set K=V]\n"
@@ -57,8 +61,6 @@ int study_run(const std::vector<std::string>& args) {
   const bool resume = vm.count("resume") != 0;
   std::string out;
   std::vector<nlohmann::json> layers;
-  const std::vector<std::pair<std::string, std::string>> flags = {
-      {"threads", "search.threads"}, {"device", "search.device"}};
   if (resume) {
     out = vm["resume"].as<std::string>();
     if (vm.count("config") + vm.count("preset") + vm.count("out") + vm.count("set") != 0) {
@@ -67,7 +69,7 @@ int study_run(const std::vector<std::string>& args) {
     }
     // Only how to compute may change (the runs' fingerprints ignore it).
     nlohmann::json how = nlohmann::json::object();
-    if (vm.count("threads") != 0) how["search"]["threads"] = vm["threads"].as<int>();
+    if (vm.count("threads") != 0) how["search"]["threads"] = vm["threads"].as<int64_t>();
     if (vm.count("device") != 0) how["search"]["device"] = vm["device"].as<std::string>();
     layers = {experiments::load_study(out, registries), how};
   } else {

@@ -16,22 +16,22 @@ int run_train_command(const std::vector<std::string>& args) {
       ("arch", po::value<std::string>(), "architecture text (a DARTS genotype, an NB201 string)")
       ("arch-file", po::value<std::string>(), "file holding the architecture text")
       ("from-run", po::value<std::string>(), "train the result of the search run in DIR")
-      ("space", po::value<std::string>(), "space of the architecture (default darts)")
-      ("test-subset", po::value<int64_t>(), "use the first N test images (0: all)")
-      ("epochs", po::value<int64_t>(), "training epochs")
       ("resume", po::value<std::string>(), "continue the training run in DIR from its checkpoint");
-  add_data_and_size_options(desc);
+  using T = ConfigFlag::Type;
+  auto flags = shared_config_flags();
+  flags.insert(flags.end(),
+               {{"space", "space.name", T::text, "space of the architecture (default darts)"},
+                {"test-subset", "data.test_subset", T::integer,
+                 "use the first N test images (0: all)"},
+                {"epochs", "train.epochs", T::integer, "training epochs"}});
+  add_config_flags(desc, flags);
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
     print_help("nas train (--arch TEXT | --arch-file FILE | --from-run DIR) [options]", desc);
     return 0;
   }
-  auto paths = shared_flag_paths();
-  paths.insert(paths.end(), {{"space", "space.name"},
-                             {"test-subset", "data.test_subset"},
-                             {"epochs", "train.epochs"}});
-  auto layers = config_layers(vm, "train", paths);
+  auto layers = config_layers(vm, "train", flags);
   if (vm.count("resume") != 0) {
     const auto config = experiments::resolve_config(
         experiments::train_defaults(), resume_layers(vm),

@@ -40,22 +40,33 @@ po::variables_map parse_args(const std::vector<std::string>& args,
 /// --help text of a subcommand.
 void print_help(const std::string& usage, const po::options_description& desc);
 
-/// Options every run command shares (--config, --preset, --seed, --threads,
-/// --device, --out, --set, --print-config, --quiet).
+/// Options every run command shares that set no config key (--config,
+/// --preset, --set, --print-config, --quiet, --help).
 void add_common_run_options(po::options_description& desc);
 
-/// Flags `search` and `train` share: --dataset, --data-dir,
-/// --train-subset, --batch, --C, --layers, --cells-per-stage; and the
-/// config path of each of them and of the common run options.
-void add_data_and_size_options(po::options_description& desc);
-std::vector<std::pair<std::string, std::string>> shared_flag_paths();
+/// A flag that sets one config key, declared once: `--flag VALUE` puts
+/// VALUE (an integer or a text) at `path` (validated there, with the rest
+/// of the config, by resolve_config).
+struct ConfigFlag {
+  std::string flag;
+  std::string path;
+  enum class Type { text, integer } type;
+  std::string help;
+};
+
+/// Declares each flag of `flags` in `desc`.
+void add_config_flags(po::options_description& desc, const std::vector<ConfigFlag>& flags);
+
+/// The config flags of every run command (search, train, rank): --seed,
+/// --threads, --device, --out, --dataset, --data-dir, --train-subset,
+/// --batch, --C, --layers, --cells-per-stage; a command appends its own.
+std::vector<ConfigFlag> shared_config_flags();
 
 /// The layers of a run config from the command line: the preset, the
-/// config file, then one object of the flags given (flag -> config path in
-/// `flag_paths`), then each --set PATH=VALUE.
-std::vector<nlohmann::json> config_layers(
-    const po::variables_map& vm, const std::string& kind,
-    const std::vector<std::pair<std::string, std::string>>& flag_paths);
+/// config file, then one object of the `flags` given, then each --set
+/// PATH=VALUE.
+std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std::string& kind,
+                                          const std::vector<ConfigFlag>& flags);
 
 /// The config layers of `--resume DIR`: DIR/config.json with `out` = DIR,
 /// then --threads/--device if given (only how to compute may change, not

@@ -32,10 +32,6 @@ void add_common_run_options(po::options_description& desc) {
   desc.add_options()
       ("config", po::value<std::string>(), "JSON config file (see configs/)")
       ("preset", po::value<std::string>(), "a ready config: quick, darts-paper (`nas list presets`)")
-      ("seed", po::value<int64_t>(), "seed of every random number generator")
-      ("threads", po::value<int>(), "intra-op threads (default 0: all cores)")
-      ("device", po::value<std::string>(), "cpu | cuda | cuda:N")
-      ("out", po::value<std::string>(), "run directory to write")
       ("set", po::value<std::vector<std::string>>()->composing(),
        "PATH=VALUE override of any config key, e.g. strategy.options.order=2 (repeatable)")
       ("print-config", po::bool_switch(), "print the resolved config and exit")
@@ -43,29 +39,35 @@ void add_common_run_options(po::options_description& desc) {
       ("help,h", "this help");
 }
 
-void add_data_and_size_options(po::options_description& desc) {
-  desc.add_options()
-      ("dataset", po::value<std::string>(), "fashion-mnist | mnist | cifar10 | synthetic")
-      ("data-dir", po::value<std::string>(), "directory of the dataset's files")
-      ("train-subset", po::value<int64_t>(), "use the first N training images (0: all)")
-      ("batch", po::value<int64_t>(), "batch size")
-      ("C", po::value<int64_t>(), "initial channels")
-      ("layers", po::value<int64_t>(), "cells (DARTS space)")
-      ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201 space)");
+void add_config_flags(po::options_description& desc, const std::vector<ConfigFlag>& flags) {
+  for (const auto& f : flags) {
+    if (f.type == ConfigFlag::Type::integer) {
+      desc.add_options()(f.flag.c_str(), po::value<int64_t>(), f.help.c_str());
+    } else {
+      desc.add_options()(f.flag.c_str(), po::value<std::string>(), f.help.c_str());
+    }
+  }
 }
 
-std::vector<std::pair<std::string, std::string>> shared_flag_paths() {
-  return {{"dataset", "data.dataset"},       {"data-dir", "data.dir"},
-          {"train-subset", "data.train_subset"}, {"batch", "data.batch"},
-          {"C", "network.C"},                 {"layers", "network.layers"},
-          {"cells-per-stage", "network.cells_per_stage"},
-          {"seed", "seed"},                   {"threads", "threads"},
-          {"device", "device"},               {"out", "out"}};
+std::vector<ConfigFlag> shared_config_flags() {
+  using T = ConfigFlag::Type;
+  return {
+      {"seed", "seed", T::integer, "seed of every random number generator"},
+      {"threads", "threads", T::integer, "intra-op threads (default 0: all cores)"},
+      {"device", "device", T::text, "cpu | cuda | cuda:N"},
+      {"out", "out", T::text, "run directory to write"},
+      {"dataset", "data.dataset", T::text, "fashion-mnist | mnist | cifar10 | synthetic"},
+      {"data-dir", "data.dir", T::text, "directory of the dataset's files"},
+      {"train-subset", "data.train_subset", T::integer, "use the first N training images (0: all)"},
+      {"batch", "data.batch", T::integer, "batch size"},
+      {"C", "network.C", T::integer, "initial channels"},
+      {"layers", "network.layers", T::integer, "cells (DARTS space)"},
+      {"cells-per-stage", "network.cells_per_stage", T::integer, "cells per stage (NB201 space)"},
+  };
 }
 
-std::vector<nlohmann::json> config_layers(
-    const po::variables_map& vm, const std::string& kind,
-    const std::vector<std::pair<std::string, std::string>>& flag_paths) {
+std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std::string& kind,
+                                          const std::vector<ConfigFlag>& flags) {
   std::vector<nlohmann::json> layers;
   if (vm.count("preset") != 0) {
     layers.push_back(experiments::preset(kind, vm["preset"].as<std::string>()));
@@ -73,26 +75,15 @@ std::vector<nlohmann::json> config_layers(
   if (vm.count("config") != 0) {
     layers.push_back(core::read_json_file(vm["config"].as<std::string>()));
   }
-  nlohmann::json flags = nlohmann::json::object();
-  for (const auto& [flag, path] : flag_paths) {
-    if (vm.count(flag) == 0) continue;
-    const auto& v = vm[flag].value();
-    nlohmann::json value;
-    if (const auto* s = boost::any_cast<std::string>(&v)) {
-      value = *s;
-    } else if (const auto* i = boost::any_cast<int64_t>(&v)) {
-      value = *i;
-    } else if (const auto* n = boost::any_cast<int>(&v)) {
-      value = *n;
-    } else if (const auto* b = boost::any_cast<bool>(&v)) {
-      if (!*b) continue;  // a switch that was not given
-      value = true;
-    } else {
-      throw Error(fmt::format("internal: flag --{} has an unhandled type", flag));
-    }
-    experiments::set_path(flags, path, value);
+  nlohmann::json given = nlohmann::json::object();
+  for (const auto& f : flags) {
+    if (vm.count(f.flag) == 0) continue;
+    const auto& v = vm[f.flag];
+    experiments::set_path(given, f.path,
+                          f.type == ConfigFlag::Type::integer ? nlohmann::json(v.as<int64_t>())
+                                                              : nlohmann::json(v.as<std::string>()));
   }
-  layers.push_back(flags);
+  layers.push_back(given);
   if (vm.count("set") != 0) {
     nlohmann::json sets = nlohmann::json::object();
     for (const auto& item : vm["set"].as<std::vector<std::string>>()) {
@@ -135,7 +126,7 @@ std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
   auto saved = core::read_json_file(dir + "/config.json");
   saved["out"] = dir;
   nlohmann::json runtime = nlohmann::json::object();
-  if (vm.count("threads") != 0) runtime["threads"] = vm["threads"].as<int>();
+  if (vm.count("threads") != 0) runtime["threads"] = vm["threads"].as<int64_t>();
   if (vm.count("device") != 0) runtime["device"] = vm["device"].as<std::string>();
   return {saved, runtime};
 }
