@@ -125,6 +125,64 @@ int64_t checkpoint_epoch(const std::string& path) {
   return epoch.item<int64_t>();
 }
 
+namespace {
+
+/// The cosine learning rate of `epoch`.
+// NOTE: cosine at t = epoch (the first epoch at the full rate); the DARTS
+// reference steps its PyTorch-0.3 scheduler first (t = epoch + 1), which
+// for 600 epochs changes nothing and for a 1-epoch run trains at lr 0.
+double cosine_lr(const TrainOptions& o, int64_t epoch) {
+  const double t = static_cast<double>(epoch);
+  return o.lr_min + (o.lr - o.lr_min) * (1 + std::cos(M_PI * t / o.epochs)) / 2;
+}
+
+/// One epoch of SGD steps; false when it stopped early (interrupted, or a
+/// non-finite loss), with `result` saying which. Fills `result.train`.
+bool train_epoch(search_space::NetworkImpl& net, const data::Loader& train,
+                 const TrainOptions& o, torch::optim::SGD& optimizer, int64_t epoch, double lr,
+                 const TrainControl& control, core::Progress& progress, TrainResult& result) {
+  auto params = net.parameters();
+  net.train();
+  EvalResult running;
+  for (int64_t i = 0; i < train.batches(); ++i) {
+    if (control.should_stop && control.should_stop()) {
+      result.interrupted = true;
+      result.message = fmt::format("interrupted in epoch {}", epoch + 1);
+      return false;
+    }
+    const auto b = train.batch(epoch, i);
+    optimizer.zero_grad();
+    auto [logits, aux] = net.forward_aux(b.x);
+    auto loss = torch::nn::functional::cross_entropy(logits, b.y);
+    if (aux.defined()) {
+      loss = loss + o.auxiliary_weight * torch::nn::functional::cross_entropy(aux, b.y);
+    }
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      result.ok = false;
+      result.message = fmt::format(
+          "training loss is {} at epoch {}, step {} (learning rate {:.4g}); "
+          "try a lower learning rate",
+          value, epoch + 1, i + 1, lr);
+      return false;
+    }
+    loss.backward();
+    if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
+    optimizer.step();
+    running.loss += value * b.size();
+    running.accuracy += logits.argmax(1).eq(b.y).sum().item<double>();
+    running.count += b.size();
+    progress.update(i + 1, fmt::format("loss {:.3f} acc {:.1f}%", running.loss / running.count,
+                                       100 * running.accuracy / running.count));
+  }
+  running.loss /= running.count;
+  running.accuracy /= running.count;
+  result.train = running;
+  return true;
+}
+
+}  // namespace
+
 TrainResult train_network(
     search_space::NetworkImpl& net, const data::Loader& train,
     const data::Loader& test, const TrainOptions& o,
@@ -148,77 +206,28 @@ TrainResult train_network(
     // The state before the first epoch, so a stop inside it loses nothing.
     save_train_checkpoint(control.checkpoint, control.fingerprint, net, optimizer, 0, result);
   }
-  auto elapsed = [&] {
-    return seconds_before + std::chrono::duration<double>(
-                                std::chrono::steady_clock::now() - start)
-                                .count();
-  };
+  auto elapsed = [&] { return seconds_before + core::seconds_since(start); };
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
-    // NOTE: cosine at t = epoch (the first epoch at the full rate); the DARTS
-    // reference steps its PyTorch-0.3 scheduler first (t = epoch + 1), which
-    // for 600 epochs changes nothing and for a 1-epoch run trains at lr 0.
-    const double t = static_cast<double>(epoch);
-    const double lr = o.lr_min + (o.lr - o.lr_min) *
-                                     (1 + std::cos(M_PI * t / o.epochs)) / 2;
+    const double lr = cosine_lr(o, epoch);
     for (auto& g : optimizer.param_groups()) {
       static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
     }
     net.set_drop_path_prob(o.drop_path_prob * epoch / o.epochs);
-    net.train();
-    EvalResult running;
-    core::Progress progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs),
-                            train.batches());
-    for (int64_t i = 0; i < train.batches(); ++i) {
-      if (control.should_stop && control.should_stop()) {
-        result.interrupted = true;
-        result.message = fmt::format("interrupted in epoch {}", epoch + 1);
-        return result;
-      }
-      const auto b = train.batch(epoch, i);
-      optimizer.zero_grad();
-      auto [logits, aux] = net.forward_aux(b.x);
-      auto loss = torch::nn::functional::cross_entropy(logits, b.y);
-      if (aux.defined()) {
-        loss = loss + o.auxiliary_weight *
-                          torch::nn::functional::cross_entropy(aux, b.y);
-      }
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        result.ok = false;
-        result.message = fmt::format(
-            "training loss is {} at epoch {}, step {} (learning rate {:.4g}); "
-            "try a lower learning rate",
-            value, epoch + 1, i + 1, lr);
-        return result;
-      }
-      loss.backward();
-      if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip);
-      optimizer.step();
-      running.loss += value * b.size();
-      running.accuracy += logits.argmax(1).eq(b.y).sum().item<double>();
-      running.count += b.size();
-      progress.update(i + 1, fmt::format("loss {:.3f} acc {:.1f}%",
-                                         running.loss / running.count,
-                                         100 * running.accuracy / running.count));
+    core::Progress progress(fmt::format("epoch {}/{}", epoch + 1, o.epochs), train.batches());
+    if (!train_epoch(net, train, o, optimizer, epoch, lr, control, progress, result)) {
+      return result;
     }
-    running.loss /= running.count;
-    running.accuracy /= running.count;
-    result.train = running;
     if (!control.evaluate_last_only || epoch + 1 == o.epochs) result.test = evaluate(net, test);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                      epoch_start)
-            .count();
-    progress.finish(fmt::format("train loss {:.3f} acc {:.2f}% | test loss "
-                                "{:.3f} acc {:.2f}%",
-                                running.loss, 100 * running.accuracy,
-                                result.test.loss, 100 * result.test.accuracy));
+    const double seconds = core::seconds_since(epoch_start);
+    progress.finish(fmt::format("train loss {:.3f} acc {:.2f}% | test loss {:.3f} acc {:.2f}%",
+                                result.train.loss, 100 * result.train.accuracy, result.test.loss,
+                                100 * result.test.accuracy));
     if (on_epoch) {
       on_epoch({{"epoch", epoch},
                 {"lr", lr},
-                {"train_loss", running.loss},
-                {"train_acc", running.accuracy},
+                {"train_loss", result.train.loss},
+                {"train_acc", result.train.accuracy},
                 {"test_loss", result.test.loss},
                 {"test_acc", result.test.accuracy},
                 {"seconds", seconds}});

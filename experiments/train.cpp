@@ -16,15 +16,55 @@
 
 namespace nas::experiments {
 
+namespace {
+
+/// `out`, or runs/train-<space>-seed<seed>.
+std::string train_out(const nlohmann::json& config) {
+  auto out = core::option<std::string>(config, "out");
+  if (!out.empty()) return out;
+  return fmt::format("runs/train-{}-seed{}", config["space"]["name"].get<std::string>(),
+                     config["seed"].get<int64_t>());
+}
+
+/// The network's sizes: the config's `network` section on the data's shape.
+search_space::NetworkOptions train_sizes(const nlohmann::json& network,
+                                         const search_space::SearchSpace& space,
+                                         const data::FinalSplit& split) {
+  auto o = space.eval_defaults();
+  o.C = core::option<int64_t>(network, "C");
+  o.layers = core::option<int64_t>(network, "layers");
+  o.cells_per_stage = core::option<int64_t>(network, "cells_per_stage");
+  o.auxiliary = core::option<bool>(network, "auxiliary");
+  o.num_classes = split.num_classes;
+  o.in_channels = split.channels;
+  o.input_size = split.input_size;
+  return o;
+}
+
+/// Trains with a checkpoint after every epoch and log.jsonl lines.
+estimators::TrainResult train_in(const RunDir& dir, const nlohmann::json& config,
+                                 search_space::NetworkImpl& net, const data::FinalSplit& split,
+                                 const estimators::TrainOptions& options) {
+  estimators::TrainControl control;
+  control.checkpoint = dir.file("checkpoint.pt");
+  control.fingerprint = config;
+  control.should_stop = [] { return interrupted(); };
+  return estimators::train_network(
+      net, *split.train, *split.test, options,
+      [&](const nlohmann::json& line) {
+        auto l = line;
+        l["peak_rss_mib"] = core::peak_rss_mib();
+        core::append_json_line(dir.file("log.jsonl"), l);
+      },
+      control);
+}
+
+}  // namespace
+
 nlohmann::json run_train(const nlohmann::json& config_in,
                          const Registries& registries, bool resume) {
   nlohmann::json config = config_in;
-  auto out = core::option<std::string>(config, "out");
-  if (out.empty()) {
-    out = fmt::format("runs/train-{}-seed{}", config["space"]["name"].get<std::string>(),
-                      config["seed"].get<int64_t>());
-  }
-  const RunDir dir(out);
+  const RunDir dir(train_out(config));
   dir.check(resume);  // before any work
   int threads = 0;
   const auto device = setup_runtime(config, &threads);
@@ -44,22 +84,10 @@ nlohmann::json run_train(const nlohmann::json& config_in,
     data_options["cutout"] = data_options["dataset"] == "cifar10" ? 16 : 0;
   }
   const auto train_options = estimators::TrainOptions::from_json(config["train"]);
-  if (train_options.epochs < 1) {
-    throw ConfigError(fmt::format("train.epochs: expected 1 or more, found {}",
-                                  train_options.epochs));
-  }
   core::info("loading {} data", data_options["dataset"].get<std::string>());
   const auto data = data::load_data(data_options);
   const auto split = data::make_final_split(data, data_options, seed, device);
-  auto o = space->eval_defaults();
-  o.C = core::option<int64_t>(config["network"], "C");
-  o.layers = core::option<int64_t>(config["network"], "layers");
-  o.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
-  o.auxiliary = core::option<bool>(config["network"], "auxiliary");
-  o.num_classes = split.num_classes;
-  o.in_channels = split.channels;
-  o.input_size = split.input_size;
-  auto net = space->build_network(arch, o);
+  auto net = space->build_network(arch, train_sizes(config["network"], *space, split));
   net->to(device);
   const int64_t params = hardware::count_parameters(*net, net->auxiliary_prefix());
   const int64_t params_total = hardware::count_parameters(*net);
@@ -75,18 +103,7 @@ nlohmann::json run_train(const nlohmann::json& config_in,
              space->format(arch), params, params_total, split.train->size(),
              split.test->size(), threads, device.str());
 
-  estimators::TrainControl control;
-  control.checkpoint = dir.file("checkpoint.pt");
-  control.fingerprint = config;
-  control.should_stop = [] { return interrupted(); };
-  const auto r = estimators::train_network(
-      *net, *split.train, *split.test, train_options,
-      [&](const nlohmann::json& line) {
-        auto l = line;
-        l["peak_rss_mib"] = core::peak_rss_mib();
-        core::append_json_line(dir.file("log.jsonl"), l);
-      },
-      control);
+  const auto r = train_in(dir, config, *net, split, train_options);
   if (r.interrupted) {
     core::info("interrupted: checkpoint saved; continue with `nas train --resume {}` (the "
                "unfinished epoch restarts)",

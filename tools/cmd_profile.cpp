@@ -43,6 +43,63 @@ void print_fit(const nlohmann::json& fit) {
   }
 }
 
+/// The timing options of the flags, each checked.
+hardware::ProfileOptions profile_options(const po::variables_map& vm) {
+  hardware::ProfileOptions o;
+  o.device = core::parse_device(vm["device"].as<std::string>());
+  o.threads = core::set_threads(vm["threads"].as<int>());
+  o.batch = vm["batch"].as<int64_t>();
+  if (o.batch < 1 || o.batch > 4096) {
+    throw ConfigError(fmt::format("--batch: expected 1..4096, found {}", o.batch));
+  }
+  o.passes = vm["passes"].as<int64_t>();
+  o.method = vm["method"].as<std::string>();
+  if (o.passes < 1 || o.passes > 100) {
+    throw ConfigError(fmt::format("--passes: expected 1..100, found {}", o.passes));
+  }
+  if (vm["quick"].as<bool>()) {
+    o.timing = hardware::TimingOptions::quick();
+    o.passes = 1;
+  }
+  return o;
+}
+
+/// Profiles the space's ops into a new table written to `out`.
+hardware::CostTable profile_new_table(const po::variables_map& vm,
+                                      const search_space::SearchSpace& space,
+                                      hardware::ProfileOptions& o, const std::string& out) {
+  if (out.empty()) {
+    throw ConfigError("nas profile: give --out FILE for the table (or --table FILE "
+                      "--validate N to check one)");
+  }
+  o.sizes = network_sizes(vm, space.eval_defaults());
+  core::info("profiling the {} space: C {} layers {} cells/stage {}, {}x{}x{} input, batch {}, "
+             "{} thread(s) on {}",
+             space.name(), o.sizes.C, o.sizes.layers, o.sizes.cells_per_stage,
+             o.sizes.in_channels, o.sizes.input_size, o.sizes.input_size, o.batch, o.threads,
+             o.device.str());
+  auto table = hardware::profile_latency(space, o);
+  hardware::write_cost_table(out, table);
+  core::info("wrote {}", out);
+  return table;
+}
+
+/// Measures `n` random architectures against the table's predictions and
+/// records the validation in the table file.
+void validate_table(const po::variables_map& vm, const search_space::SearchSpace& space,
+                    hardware::CostTable& table, int64_t n, const hardware::ProfileOptions& o,
+                    const std::string& out) {
+  const auto v = hardware::validate_latency(space, table, n, vm["seed"].as<uint64_t>(), o);
+  table.meta["validation"] = v;
+  hardware::write_cost_table(out, table);
+  fmt::print("validation on {} architectures ({}): RMSE {:.4f} ms, MAPE {:.2f}%, Spearman "
+             "{:.4f}, Kendall {:.4f}; E[lat] of uniform probabilities {:.4f} ms vs mean "
+             "measured {:.4f} ms\n",
+             n, out, v["rmse_ms"].get<double>(), v["mape_pct"].get<double>(),
+             v["spearman"].get<double>(), v["kendall"].get<double>(),
+             v["expected_uniform_ms"].get<double>(), v["mean_measured_ms"].get<double>());
+}
+
 }  // namespace
 
 int run_profile_command(const std::vector<std::string>& args) {
@@ -76,22 +133,7 @@ int run_profile_command(const std::vector<std::string>& args) {
   }
   const auto& registries = experiments::builtin_registries();
   const auto space = registries.spaces.create(vm["space"].as<std::string>());
-  hardware::ProfileOptions o;
-  o.device = core::parse_device(vm["device"].as<std::string>());
-  o.threads = core::set_threads(vm["threads"].as<int>());
-  o.batch = vm["batch"].as<int64_t>();
-  if (o.batch < 1 || o.batch > 4096) {
-    throw ConfigError(fmt::format("--batch: expected 1..4096, found {}", o.batch));
-  }
-  o.passes = vm["passes"].as<int64_t>();
-  o.method = vm["method"].as<std::string>();
-  if (o.passes < 1 || o.passes > 100) {
-    throw ConfigError(fmt::format("--passes: expected 1..100, found {}", o.passes));
-  }
-  if (vm["quick"].as<bool>()) {
-    o.timing = hardware::TimingOptions::quick();
-    o.passes = 1;
-  }
+  auto o = profile_options(vm);
   const int64_t validate = vm.count("validate") != 0 ? vm["validate"].as<int64_t>() : 0;
   if (validate < 0 || validate > 100000) {
     throw ConfigError(fmt::format("--validate: expected 2..100000 architectures, found {}", validate));
@@ -115,32 +157,9 @@ int run_profile_command(const std::vector<std::string>& args) {
     if (out.empty()) out = spec;  // the validation goes into the table file
     o.sizes = search_space::NetworkOptions::from_json(table.sizes);
   } else {
-    if (out.empty()) {
-      throw ConfigError("nas profile: give --out FILE for the table (or --table FILE "
-                        "--validate N to check one)");
-    }
-    o.sizes = network_sizes(vm, space->eval_defaults());
-    core::info("profiling the {} space: C {} layers {} cells/stage {}, {}x{}x{} input, batch {}, "
-               "{} thread(s) on {}",
-               space->name(), o.sizes.C, o.sizes.layers, o.sizes.cells_per_stage,
-               o.sizes.in_channels, o.sizes.input_size, o.sizes.input_size, o.batch, o.threads,
-               o.device.str());
-    table = hardware::profile_latency(*space, o);
-    hardware::write_cost_table(out, table);
-    core::info("wrote {}", out);
+    table = profile_new_table(vm, *space, o, out);
   }
-  if (validate > 0) {
-    const auto v = hardware::validate_latency(*space, table, validate,
-                                              vm["seed"].as<uint64_t>(), o);
-    table.meta["validation"] = v;
-    hardware::write_cost_table(out, table);
-    fmt::print("validation on {} architectures ({}): RMSE {:.4f} ms, MAPE {:.2f}%, Spearman "
-               "{:.4f}, Kendall {:.4f}; E[lat] of uniform probabilities {:.4f} ms vs mean "
-               "measured {:.4f} ms\n",
-               validate, out, v["rmse_ms"].get<double>(), v["mape_pct"].get<double>(),
-               v["spearman"].get<double>(), v["kendall"].get<double>(),
-               v["expected_uniform_ms"].get<double>(), v["mean_measured_ms"].get<double>());
-  }
+  if (validate > 0) validate_table(vm, *space, table, validate, o, out);
   if (vm["json"].as<bool>()) {
     std::cout << table.to_json().dump(2) << "\n";
   } else {

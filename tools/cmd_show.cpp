@@ -41,6 +41,75 @@ void add_latency(const po::variables_map& vm, const search_space::SearchSpace& s
   }
 }
 
+/// The space to show: --space, or the run's own with --from-run (unless
+/// --space is given).
+std::string space_to_show(const po::variables_map& vm) {
+  if (vm.count("from-run") == 0 || !vm["space"].defaulted()) return vm["space"].as<std::string>();
+  const auto dir = vm["from-run"].as<std::string>();
+  return string_at(read_run_json(dir, "config.json", "--from-run"), "/space/name",
+                   dir + "/config.json");
+}
+
+void describe_supernet(const search_space::SearchSpace& space,
+                       const search_space::NetworkOptions& o, nlohmann::json& out) {
+  const auto net = space.build_supernet(o);
+  const auto decisions = space.decisions();
+  out["params"] = hardware::count_parameters(*net);
+  out["arch_params"] = static_cast<int64_t>(decisions.size()) * space.num_candidates();
+  out["decisions"] = decisions.size();
+  out["candidates"] = decisions.front().candidates;
+}
+
+void print_cells(const search_space::Architecture& arch) {
+  for (const auto& cell : arch.cells) {
+    fmt::print("{} cell:\n", cell.name);
+    for (size_t i = 0; i < cell.nodes.size(); ++i) {
+      std::vector<std::string> inputs;
+      for (const auto& e : cell.nodes[i]) inputs.push_back(fmt::format("{}({})", e.op, e.input));
+      fmt::print("  node {}: {}\n", i, fmt::join(inputs, " + "));
+    }
+    if (!cell.concat.empty()) {
+      fmt::print("  output: concat of states [{}]\n", fmt::join(cell.concat, ", "));
+    }
+  }
+}
+
+/// The architecture of --arch/--arch-file/--from-run: parameters, latency,
+/// the --dot file; its cells printed unless --json.
+void describe_network(const po::variables_map& vm, const search_space::SearchSpace& space,
+                      const search_space::NetworkOptions& o, nlohmann::json& out) {
+  const auto text = read_arch_argument(vm);
+  if (text.empty()) {
+    throw ConfigError("nas show: give --arch TEXT, --arch-file FILE, --from-run DIR or --supernet");
+  }
+  const auto arch = parse_arch(space, text, arch_source(vm));
+  const auto net = space.build_network(arch, o);
+  out["arch"] = space.format(arch);
+  out["params"] = hardware::count_parameters(*net, net->auxiliary_prefix());
+  out["params_total"] = hardware::count_parameters(*net);
+  add_latency(vm, space, arch, o, out);
+  if (vm.count("dot") != 0) core::write_text_file(vm["dot"].as<std::string>(), space.to_dot(arch));
+  if (!vm["json"].as<bool>()) print_cells(arch);
+}
+
+void print_network_summary(const search_space::NetworkOptions& o, const nlohmann::json& out) {
+  fmt::print("network: {} weights ({:.3f} M){}\n", out["params"].get<int64_t>(),
+             out["params"].get<int64_t>() / 1e6,
+             o.auxiliary
+                 ? fmt::format(", {} with the auxiliary head", out["params_total"].get<int64_t>())
+                 : "");
+  if (out.contains("latency_ms")) {
+    fmt::print("latency: {:.4f} ms ({})\n", out["latency_ms"].get<double>(),
+               out["latency_source"].get<std::string>());
+  }
+  if (out.contains("measured_latency_ms")) {
+    fmt::print("measured latency: {:.4f} ms (median of {} samples, batch {}, {} thread(s))\n",
+               out["measured_latency_ms"].get<double>(), out["measured"]["samples"].get<int64_t>(),
+               out["measured"]["device"]["batch"].get<int64_t>(),
+               out["measured"]["device"]["threads"].get<int>());
+  }
+}
+
 }  // namespace
 
 int run_show_command(const std::vector<std::string>& args) {
@@ -68,15 +137,7 @@ int run_show_command(const std::vector<std::string>& args) {
     print_help("nas show --space S (--arch TEXT | --supernet) [sizes] [--json] [--dot FILE]", desc);
     return 0;
   }
-  const auto& registries = experiments::builtin_registries();
-  auto space_name = vm["space"].as<std::string>();
-  if (vm.count("from-run") != 0 && vm["space"].defaulted()) {
-    // The run's own space, unless --space is given.
-    const auto dir = vm["from-run"].as<std::string>();
-    space_name = string_at(read_run_json(dir, "config.json", "--from-run"), "/space/name",
-                           dir + "/config.json");
-  }
-  const auto space = registries.spaces.create(space_name);
+  const auto space = experiments::builtin_registries().spaces.create(space_to_show(vm));
   const bool supernet = vm["supernet"].as<bool>();
   auto o = supernet ? space->search_defaults() : space->eval_defaults();
   o.auxiliary = vm["auxiliary"].as<bool>();
@@ -84,42 +145,9 @@ int run_show_command(const std::vector<std::string>& args) {
   o = network_sizes(vm, o);
   nlohmann::json out = {{"space", space->name()}, {"sizes", o.to_json()}};
   if (supernet) {
-    const auto net = space->build_supernet(o);
-    const auto decisions = space->decisions();
-    out["params"] = hardware::count_parameters(*net);
-    out["arch_params"] = static_cast<int64_t>(decisions.size()) * space->num_candidates();
-    out["decisions"] = decisions.size();
-    out["candidates"] = decisions.front().candidates;
+    describe_supernet(*space, o, out);
   } else {
-    const auto text = read_arch_argument(vm);
-    if (text.empty()) {
-      throw ConfigError("nas show: give --arch TEXT, --arch-file FILE, "
-                        "--from-run DIR or --supernet");
-    }
-    const auto arch = parse_arch(*space, text, arch_source(vm));
-    const auto net = space->build_network(arch, o);
-    out["arch"] = space->format(arch);
-    out["params"] = hardware::count_parameters(*net, net->auxiliary_prefix());
-    out["params_total"] = hardware::count_parameters(*net);
-    add_latency(vm, *space, arch, o, out);
-    if (vm.count("dot") != 0) {
-      core::write_text_file(vm["dot"].as<std::string>(), space->to_dot(arch));
-    }
-    if (!vm["json"].as<bool>()) {
-      for (const auto& cell : arch.cells) {
-        fmt::print("{} cell:\n", cell.name);
-        for (size_t i = 0; i < cell.nodes.size(); ++i) {
-          std::vector<std::string> inputs;
-          for (const auto& e : cell.nodes[i]) {
-            inputs.push_back(fmt::format("{}({})", e.op, e.input));
-          }
-          fmt::print("  node {}: {}\n", i, fmt::join(inputs, " + "));
-        }
-        if (!cell.concat.empty()) {
-          fmt::print("  output: concat of states [{}]\n", fmt::join(cell.concat, ", "));
-        }
-      }
-    }
+    describe_network(vm, *space, o, out);
   }
   if (vm["json"].as<bool>()) {
     std::cout << out.dump(2) << "\n";
@@ -133,22 +161,7 @@ int run_show_command(const std::vector<std::string>& args) {
                out["params"].get<int64_t>(), out["arch_params"].get<int64_t>(),
                out["decisions"].get<int64_t>(), space->num_candidates());
   } else {
-    fmt::print("network: {} weights ({:.3f} M){}\n", out["params"].get<int64_t>(),
-               out["params"].get<int64_t>() / 1e6,
-               o.auxiliary ? fmt::format(", {} with the auxiliary head",
-                                         out["params_total"].get<int64_t>())
-                           : "");
-    if (out.contains("latency_ms")) {
-      fmt::print("latency: {:.4f} ms ({})\n", out["latency_ms"].get<double>(),
-                 out["latency_source"].get<std::string>());
-    }
-    if (out.contains("measured_latency_ms")) {
-      fmt::print("measured latency: {:.4f} ms (median of {} samples, batch {}, {} thread(s))\n",
-                 out["measured_latency_ms"].get<double>(),
-                 out["measured"]["samples"].get<int64_t>(),
-                 out["measured"]["device"]["batch"].get<int64_t>(),
-                 out["measured"]["device"]["threads"].get<int>());
-    }
+    print_network_summary(o, out);
   }
   return 0;
 }
