@@ -1,0 +1,200 @@
+#include "search_space/chain.h"
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+#include <fmt/format.h>
+#include <torch/nn/functional.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/dropout.h>
+
+#include "core/error.h"
+
+namespace nas::search_space {
+
+namespace nn = torch::nn;
+
+int64_t make_divisible(double v, int64_t divisor) {
+  const auto d = static_cast<double>(divisor);
+  auto out = std::max<int64_t>(divisor, static_cast<int64_t>(v + d / 2) / divisor * divisor);
+  if (static_cast<double>(out) < 0.9 * v) out += divisor;
+  return out;
+}
+
+int64_t ChainMacro::num_blocks() const {
+  int64_t n = 0;
+  for (const auto& s : stages) n += s.blocks;
+  return n;
+}
+
+namespace {
+
+/// The stage of searchable block `i` and whether it is the stage's first.
+std::pair<const ChainStage*, bool> stage_of(const ChainMacro& m, int64_t i) {
+  for (const auto& s : m.stages) {
+    if (i < s.blocks) return {&s, i == 0};
+    i -= s.blocks;
+  }
+  throw Error(fmt::format("chain {}: no block {}", m.name, i));
+}
+
+int64_t scaled(const ChainMacro& m, int64_t channels) {
+  return make_divisible(static_cast<double>(channels) * m.width_mult);
+}
+
+}  // namespace
+
+int64_t ChainMacro::block_channels(int64_t i) const { return scaled(*this, stage_of(*this, i).first->channels); }
+
+int64_t ChainMacro::block_stride(int64_t i) const {
+  const auto [stage, first] = stage_of(*this, i);
+  return first ? stage->stride : 1;
+}
+
+int64_t ChainMacro::first_out() const {
+  return first_op.empty() ? scaled(*this, stem) : scaled(*this, first_channels);
+}
+
+BlockOp parse_block_op(const std::string& op) {
+  if (op == "zero") return {};
+  static const std::regex form("mb([1-9])_k([357])");
+  std::smatch m;
+  if (!std::regex_match(op, m, form)) {
+    throw ConfigError(fmt::format(
+        "unknown block op '{}'; expected mb{{E}}_k{{K}} (expansion E 1-9, kernel K 3, 5 or 7, "
+        "e.g. mb6_k3) or zero",
+        op));
+  }
+  return {std::stoll(m[1].str()), std::stoll(m[2].str())};
+}
+
+namespace {
+
+nn::Conv2d conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t groups) {
+  return nn::Conv2d(nn::Conv2dOptions(c_in, c_out, kernel)
+                        .stride(stride)
+                        .padding(kernel / 2)
+                        .groups(groups)
+                        .bias(false));
+}
+
+nn::BatchNorm2d bn(int64_t c, const ChainMacro& m) {
+  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).momentum(m.bn_momentum).eps(m.bn_eps));
+}
+
+torch::Tensor act(const torch::Tensor& x, bool relu6) {
+  return relu6 ? torch::clamp(x, 0, 6) : torch::relu(x);
+}
+
+}  // namespace
+
+MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride,
+                       int64_t expansion, const ChainMacro& macro)
+    : relu6_(macro.activation == "relu6") {
+  const int64_t mid = c_in * expansion;
+  if (expansion != 1) {
+    expand_ = register_module("expand", conv(c_in, mid, 1, 1, 1));
+    expand_bn_ = register_module("expand_bn", bn(mid, macro));
+  }
+  depthwise_ = register_module("depthwise", conv(mid, mid, kernel, stride, mid));
+  depthwise_bn_ = register_module("depthwise_bn", bn(mid, macro));
+  project_ = register_module("project", conv(mid, c_out, 1, 1, 1));
+  project_bn_ = register_module("project_bn", bn(c_out, macro));
+}
+
+torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
+  auto h = x;
+  if (expand_) h = act(expand_bn_->forward(expand_->forward(h)), relu6_);
+  h = act(depthwise_bn_->forward(depthwise_->forward(h)), relu6_);
+  return project_bn_->forward(project_->forward(h));
+}
+
+namespace {
+
+/// One block: its op (null: zero) and whether the input is added back.
+struct ChainBlock {
+  CandidateOp op;
+  bool residual = false;
+};
+
+class ChainNetworkImpl : public NetworkImpl {
+ public:
+  ChainNetworkImpl(const ChainMacro& m, const std::vector<std::string>& ops,
+                   const NetworkOptions& o)
+      : relu6_(m.activation == "relu6"), dropout_(m.dropout) {
+    const int64_t stem = make_divisible(static_cast<double>(m.stem) * m.width_mult);
+    stem_ = register_module("stem", conv(o.in_channels, stem, 3, m.stem_stride, 1));
+    stem_bn_ = register_module("stem_bn", bn(stem, m));
+    int64_t c = stem;
+    if (!m.first_op.empty()) {
+      c = add_block(m, m.first_op, c, m.first_out(), 1);
+    }
+    for (int64_t i = 0; i < m.num_blocks(); ++i) {
+      c = add_block(m, ops[static_cast<size_t>(i)], c, m.block_channels(i), m.block_stride(i));
+    }
+    if (m.feature_mix > 0) {
+      const int64_t mix = m.width_mult > 1.0 ? make_divisible(m.feature_mix * m.width_mult)
+                                             : m.feature_mix;
+      mix_ = register_module("feature_mix", conv(c, mix, 1, 1, 1));
+      mix_bn_ = register_module("feature_mix_bn", bn(mix, m));
+      c = mix;
+    }
+    classifier_ = register_module("classifier", nn::Linear(c, o.num_classes));
+  }
+
+  std::pair<torch::Tensor, torch::Tensor> forward_aux(const torch::Tensor& x) override {
+    auto h = act(stem_bn_->forward(stem_->forward(x)), relu6_);
+    for (const auto& b : blocks_) {
+      if (!b.op) continue;  // zero on a residual block: identity
+      h = b.residual ? h + b.op->forward(h) : b.op->forward(h);
+    }
+    if (mix_) h = act(mix_bn_->forward(mix_->forward(h)), relu6_);
+    h = h.mean({2, 3});
+    if (dropout_ > 0 && is_training()) h = torch::dropout(h, dropout_, true);
+    return {classifier_->forward(h), torch::Tensor()};
+  }
+
+ private:
+  /// Adds one block of `op` from `c_in` to `c_out` channels; returns c_out.
+  int64_t add_block(const ChainMacro& m, const std::string& op, int64_t c_in, int64_t c_out,
+                    int64_t stride) {
+    const auto b = parse_block_op(op);
+    ChainBlock block;
+    block.residual = stride == 1 && c_in == c_out;
+    if (b.zero()) {
+      if (!block.residual) {
+        throw ConfigError(fmt::format(
+            "chain {}: block {} is 'zero' but has no residual (stride {}, {} -> {} channels); "
+            "zero may only skip a stride-1 block of unchanged width",
+            m.name, blocks_.size(), stride, c_in, c_out));
+      }
+    } else {
+      block.op = register_module(fmt::format("block{}", blocks_.size()),
+                                 std::make_shared<MBConvImpl>(c_in, c_out, b.kernel, stride,
+                                                              b.expansion, m));
+    }
+    blocks_.push_back(block);
+    return c_out;
+  }
+
+  bool relu6_;
+  double dropout_;
+  nn::Conv2d stem_{nullptr}, mix_{nullptr};
+  nn::BatchNorm2d stem_bn_{nullptr}, mix_bn_{nullptr};
+  std::vector<ChainBlock> blocks_;
+  nn::Linear classifier_{nullptr};
+};
+
+}  // namespace
+
+Network build_chain_network(const ChainMacro& macro, const std::vector<std::string>& ops,
+                            const NetworkOptions& options) {
+  if (static_cast<int64_t>(ops.size()) != macro.num_blocks()) {
+    throw ConfigError(fmt::format("chain {}: expected {} block ops, found {}", macro.name,
+                                  macro.num_blocks(), ops.size()));
+  }
+  return std::make_shared<ChainNetworkImpl>(macro, ops, options);
+}
+
+}  // namespace nas::search_space

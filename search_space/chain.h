@@ -1,0 +1,98 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include "search_space/network.h"
+#include "search_space/ops.h"
+
+namespace nas::search_space {
+
+/// Mobile chain spaces (MobileNetV2-style chains of inverted-residual
+/// blocks, the spaces of ProxylessNAS, FairNAS, FBNet, MnasNet): the macro
+/// table, the MBConv block and the stand-alone network. A variant is data —
+/// one ChainMacro — not code.
+
+/// One stage: `blocks` blocks of `channels` outputs, the first of stride
+/// `stride`.
+struct ChainStage {
+  int64_t channels = 0;
+  int64_t blocks = 0;
+  int64_t stride = 1;
+};
+
+/// The macro table of a chain: stem (conv 3x3 stride `stem_stride` ->
+/// `stem` channels, BN, activation), an optional fixed first block
+/// (`first_op` -> `first_channels`), the searchable stages, a 1x1
+/// feature-mix layer (-> `feature_mix`; 0: none), global pooling, dropout,
+/// classifier. Channels are the width-1.0 values; `width_mult` scales them
+/// with the reference's rounding (`make_divisible(c * w, 8)`; the feature
+/// mix only grows, as in torchvision and ProxylessNAS).
+struct ChainMacro {
+  std::string name;
+  int64_t stem = 32;
+  int64_t stem_stride = 2;
+  std::string first_op = "mb1_k3";  ///< "" : no fixed first block
+  int64_t first_channels = 16;
+  std::vector<ChainStage> stages;
+  int64_t feature_mix = 1280;
+  std::string activation = "relu6";  ///< "relu6" | "relu"
+  double width_mult = 1.0;
+  double dropout = 0.0;
+  double bn_momentum = 0.1;
+  double bn_eps = 1e-5;
+
+  /// Searchable blocks (the sum of the stages' blocks): the decisions.
+  int64_t num_blocks() const;
+  /// Output channels and stride of searchable block `i` (width applied).
+  int64_t block_channels(int64_t i) const;
+  int64_t block_stride(int64_t i) const;
+  /// Channels entering searchable block 0 (width applied).
+  int64_t first_out() const;
+};
+
+/// The reference's channel rounding (ProxylessNAS / torchvision
+/// `_make_divisible`): the nearest multiple of `divisor`, at least
+/// `divisor`, and never below 90% of `v`.
+int64_t make_divisible(double v, int64_t divisor = 8);
+
+/// A block op by name: "mb{e}_k{k}" (MBConv, expansion e, depthwise kernel
+/// k), "zero" (the block is skipped: identity where the block has a
+/// residual).
+struct BlockOp {
+  int64_t expansion = 0;  ///< 0: zero
+  int64_t kernel = 0;
+  bool zero() const { return expansion == 0; }
+};
+/// ConfigError naming the op and the valid forms otherwise.
+BlockOp parse_block_op(const std::string& op);
+
+/// The inverted-residual conv of ProxylessNAS's MBInvertedConvLayer and
+/// torchvision's InvertedResidual: expand 1x1 -> BN -> act (left out when
+/// e = 1) -> depthwise k x k stride s -> BN -> act -> project 1x1 -> BN.
+/// No residual here: the block adds it (`ChainBlock`).
+class MBConvImpl : public CandidateOpImpl {
+ public:
+  MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t expansion,
+             const ChainMacro& macro);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, project_{nullptr};
+  torch::nn::BatchNorm2d expand_bn_{nullptr}, depthwise_bn_{nullptr}, project_bn_{nullptr};
+  bool relu6_;
+};
+
+/// The stand-alone network of a chain: `ops` names each searchable block's
+/// op in order (ConfigError when the count differs, an op is unknown, or a
+/// `zero` stands where the block has no residual — stride 2 or a change of
+/// width).
+Network build_chain_network(const ChainMacro& macro, const std::vector<std::string>& ops,
+                            const NetworkOptions& options);
+
+}  // namespace nas::search_space

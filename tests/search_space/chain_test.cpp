@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "hardware/cost.h"
+#include "search_space/chain.h"
+
+namespace nas::search_space {
+namespace {
+
+// The reference counts are torchvision's own `num_params` of each model
+// builder (docs: pytorch.org/vision/stable/models), i.e.
+// sum(p.numel() for p in model.parameters()) at 1000 classes: BatchNorm
+// weight and bias included, running statistics not.
+
+ChainMacro mobilenet_v2() {
+  // torchvision MobileNetV2: stem 32, t=1 block -> 16, then (t, c, n, s)
+  // (6,24,2,2) (6,32,3,2) (6,64,4,2) (6,96,3,1) (6,160,3,2) (6,320,1,1),
+  // 1x1 conv -> 1280, dropout 0.2, linear.
+  ChainMacro m;
+  m.name = "mobilenet_v2";
+  m.stages = {{24, 2, 2}, {32, 3, 2}, {64, 4, 2}, {96, 3, 1}, {160, 3, 2}, {320, 1, 1}};
+  m.dropout = 0.2;
+  return m;
+}
+
+ChainMacro mnasnet_b1(double alpha) {
+  // torchvision MNASNet (v2 stem): conv 3x3 -> d0, separable conv (dw 3x3,
+  // pw -> d1) = an MBConv of expansion 1, then stacks (kernel, expansion,
+  // repeats, stride) (3,3,3,2) (5,3,3,2) (5,6,3,2) (3,6,2,1) (5,6,4,2)
+  // (3,6,1,1), 1x1 conv -> 1280, ReLU. Depths [32,16,24,40,80,96,192,320]
+  // rounded to multiples of 8 (`_round_to_multiple_of`, bias 0.9) — listed
+  // here as they come out, since the table holds channels, not a rule.
+  ChainMacro m;
+  m.name = "mnasnet_b1";
+  m.activation = "relu";
+  m.bn_momentum = 1 - 0.9997;
+  m.dropout = 0.2;
+  if (alpha == 1.0) {
+    m.stem = 32;
+    m.first_channels = 16;
+    m.stages = {{24, 3, 2}, {40, 3, 2}, {80, 3, 2}, {96, 2, 1}, {192, 4, 2}, {320, 1, 1}};
+  } else {  // 0.5: [16, 8, 16, 24, 40, 48, 96, 160]
+    m.stem = 16;
+    m.first_channels = 8;
+    m.stages = {{16, 3, 2}, {24, 3, 2}, {40, 3, 2}, {48, 2, 1}, {96, 4, 2}, {160, 1, 1}};
+  }
+  return m;
+}
+
+std::vector<std::string> mnasnet_ops() {
+  std::vector<std::string> ops;
+  const std::vector<std::pair<std::string, int>> stacks = {
+      {"mb3_k3", 3}, {"mb3_k5", 3}, {"mb6_k5", 3}, {"mb6_k3", 2}, {"mb6_k5", 4}, {"mb6_k3", 1}};
+  for (const auto& [op, n] : stacks) ops.insert(ops.end(), n, op);
+  return ops;
+}
+
+NetworkOptions imagenet() {
+  NetworkOptions o;
+  o.num_classes = 1000;
+  o.in_channels = 3;
+  o.input_size = 224;
+  return o;
+}
+
+int64_t params(const Network& net) { return hardware::count_parameters(*net); }
+
+// ProxylessNAS's published nets as osmr/imgclsmob `pytorchcv/models/
+// proxylessnas.py` defines them (its _test() asserts the counts used
+// below): per block a kernel, an expansion and `residual` 0 where the
+// searched op is zero (the block is skipped). Skeleton: stem, a fixed
+// MBConv-1 3x3 first block, stages of 4, 4, 4, 4, 4 and 1 blocks, strides
+// 2, 2, 2, 1, 2, 1.
+struct ProxylessNet {
+  int64_t stem, first, mix;
+  std::vector<int64_t> widths;  // the six stages
+  std::vector<int> kernels, expansions, residuals;  // the 21 searchable blocks
+};
+
+std::pair<ChainMacro, std::vector<std::string>> proxyless(const ProxylessNet& p) {
+  ChainMacro m;
+  m.name = "proxyless";
+  m.stem = p.stem;
+  m.first_channels = p.first;
+  m.feature_mix = p.mix;
+  const std::vector<int64_t> blocks = {4, 4, 4, 4, 4, 1}, strides = {2, 2, 2, 1, 2, 1};
+  for (size_t i = 0; i < 6; ++i) m.stages.push_back({p.widths[i], blocks[i], strides[i]});
+  std::vector<std::string> ops;
+  for (size_t i = 0; i < p.kernels.size(); ++i) {
+    ops.push_back(p.residuals[i] == 0 ? "zero"
+                                      : fmt::format("mb{}_k{}", p.expansions[i], p.kernels[i]));
+  }
+  return {m, ops};
+}
+
+TEST(Chain, MobileNetV2HasTorchvisionsParameterCount) {
+  const auto m = mobilenet_v2();
+  const auto net = build_chain_network(m, std::vector<std::string>(16, "mb6_k3"), imagenet());
+  EXPECT_EQ(params(net), 3504872);
+  net->eval();
+  const auto y = net->forward(torch::randn({2, 3, 224, 224}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 1000}));
+}
+
+TEST(Chain, MnasNetB1HasTorchvisionsParameterCounts) {
+  EXPECT_EQ(params(build_chain_network(mnasnet_b1(1.0), mnasnet_ops(), imagenet())), 4383312);
+  EXPECT_EQ(params(build_chain_network(mnasnet_b1(0.5), mnasnet_ops(), imagenet())), 2218512);
+}
+
+TEST(Chain, ProxylessNasNetsHaveTheReferenceParameterCounts) {
+  const ProxylessNet mobile{32, 16, 1280, {32, 40, 80, 96, 192, 320},
+                            {5, 3, 3, 3, 7, 3, 5, 5, 7, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7},
+                            {3, 3, 3, 3, 3, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 6, 3, 3, 6},
+                            {1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}};
+  const ProxylessNet cpu{40, 24, 1432, {32, 48, 88, 104, 216, 360},
+                         {3, 3, 3, 3, 3, 3, 3, 5, 3, 3, 3, 3, 5, 3, 3, 3, 5, 5, 5, 3, 5},
+                         {6, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6},
+                         {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}};
+  const ProxylessNet gpu{40, 24, 1728, {32, 56, 112, 128, 256, 432},
+                         {5, 3, 3, 3, 7, 3, 3, 3, 7, 5, 5, 5, 5, 3, 3, 5, 7, 7, 7, 5, 7},
+                         {3, 3, 3, 3, 3, 3, 3, 3, 6, 3, 3, 3, 6, 3, 3, 3, 6, 6, 6, 6, 6},
+                         {1, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1}};
+  for (const auto& [net, count] : {std::pair{mobile, 4080512}, {cpu, 4361648}, {gpu, 7119848}}) {
+    const auto [macro, ops] = proxyless(net);
+    EXPECT_EQ(params(build_chain_network(macro, ops, imagenet())), count);
+  }
+}
+
+TEST(Chain, WidthRoundingFollowsTheReference) {
+  EXPECT_EQ(make_divisible(32 * 0.75), 24);
+  EXPECT_EQ(make_divisible(24 * 0.35), 8);
+  EXPECT_EQ(make_divisible(96 * 1.4), 136);
+  EXPECT_EQ(make_divisible(20), 24);  // 16 would be under 90% of 20
+  auto m = mobilenet_v2();
+  m.width_mult = 0.5;
+  // torchvision mobilenet_v2(width_mult=0.5): 1,968,680 parameters, counted
+  // layer by layer after torchvision's MobileNetV2.__init__ (a script of
+  // its channel arithmetic, which gives 3,504,872 at width 1.0).
+  EXPECT_EQ(params(build_chain_network(m, std::vector<std::string>(16, "mb6_k3"), imagenet())),
+            1968680);
+}
+
+TEST(Chain, ZeroSkipsOnlyResidualBlocksAndBadOpsAreNamed) {
+  const auto m = mobilenet_v2();
+  auto ops = std::vector<std::string>(16, "mb6_k3");
+  ops[1] = "zero";  // stage 1, second block: stride 1, 24 -> 24
+  const auto skipped = build_chain_network(m, ops, imagenet());
+  EXPECT_LT(params(skipped), 3504872);
+  ops[0] = "zero";  // stride 2, 16 -> 24: no residual
+  EXPECT_THROW(build_chain_network(m, ops, imagenet()), ConfigError);
+  EXPECT_THROW(parse_block_op("mb6_k4"), ConfigError);
+  EXPECT_THROW(build_chain_network(m, std::vector<std::string>(3, "mb6_k3"), imagenet()),
+               ConfigError);
+  EXPECT_EQ(parse_block_op("mb3_k7").kernel, 7);
+}
+
+}  // namespace
+}  // namespace nas::search_space
