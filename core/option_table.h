@@ -15,7 +15,7 @@
 namespace nas::core {
 
 /// What one option's value must satisfy: `text` says it in words for
-/// messages and `nas list` ("1 or 2", ">= 0", "in [0, 1)"), `holds` tests
+/// messages and `nas list` ("1 or 2", "0 or more", "a number in [0, 1)"), `holds` tests
 /// it, and `breaking` is a value of the right type that breaks it (the test
 /// that every declared rule is enforced sets it). A default Rule allows
 /// anything of the option's type.
@@ -39,8 +39,7 @@ Rule required(std::string what);
 /// One option as `nas list` shows it.
 struct OptionDoc {
   std::string key;
-  std::string type;     ///< json_type_name of the default
-  nlohmann::json value; ///< the default
+  nlohmann::json value; ///< the default (its JSON type is the option's)
   std::string rule;     ///< Rule::text, empty when anything of the type goes
   std::string help;
   nlohmann::json breaking;  ///< Rule::breaking (null without a rule)
@@ -136,7 +135,7 @@ class OptionTable {
       if (value.is_number_integer() && breaking.is_number_float()) {
         breaking = static_cast<int64_t>(std::floor(breaking.get<double>()));
       }
-      s.docs.push_back({f.key, json_type_name(value), value, f.rule.text, f.help, breaking,
+      s.docs.push_back({f.key, value, f.rule.text, f.help, breaking,
                         f.rule && !f.rule.holds(value)});
     }
     s.check = [table = *this](const nlohmann::json& j, const std::string& where) {

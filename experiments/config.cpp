@@ -52,7 +52,7 @@ nlohmann::json search_defaults() {
       {"out", ""},
       {"space", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
       {"strategy", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
-      {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}}},
+      {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}, {"width_mult", 0.0}}},
       {"data", data::default_data_options()},
       {"objective", hardware::objective_defaults()},
       // Trial strategies (random, evolution, list): what estimates an
@@ -84,7 +84,7 @@ nlohmann::json train_defaults() {
       {"arch", ""},
       {"space", {{"name", "darts"}, {"options", nlohmann::json::object()}}},
       {"network",
-       {{"C", 36}, {"layers", 20}, {"cells_per_stage", 5}, {"auxiliary", true}}},
+       {{"C", 36}, {"layers", 20}, {"cells_per_stage", 5}, {"width_mult", 0.0}, {"auxiliary", true}}},
       {"train", estimators::TrainOptions::defaults()},
       {"data", data},
   };

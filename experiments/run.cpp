@@ -151,6 +151,7 @@ estimators::EstimatorContext estimator_context(const nlohmann::json& config,
   ctx.network.C = core::option<int64_t>(config["network"], "C");
   ctx.network.layers = core::option<int64_t>(config["network"], "layers");
   ctx.network.cells_per_stage = core::option<int64_t>(config["network"], "cells_per_stage");
+  ctx.network.width_mult = config["network"].value("width_mult", 0.0);
   ctx.network.auxiliary = false;
   if (data != nullptr) {
     ctx.data = data;

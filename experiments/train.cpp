@@ -34,6 +34,7 @@ search_space::NetworkOptions train_sizes(const nlohmann::json& network,
   o.C = core::option<int64_t>(network, "C");
   o.layers = core::option<int64_t>(network, "layers");
   o.cells_per_stage = core::option<int64_t>(network, "cells_per_stage");
+  o.width_mult = network.value("width_mult", 0.0);
   o.auxiliary = core::option<bool>(network, "auxiliary");
   o.num_classes = split.num_classes;
   o.in_channels = split.channels;

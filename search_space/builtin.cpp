@@ -1,3 +1,4 @@
+#include "search_space/chain_space.h"
 #include "search_space/darts_space.h"
 #include "search_space/nb201_space.h"
 #include "search_space/search_space.h"
@@ -15,6 +16,22 @@ void register_builtin_spaces(SpaceRegistry& r) {
         "6 edges x 5 ops, shared by all 15 cells",
         Nb201Space::options_table().schema(),
         [](const nlohmann::json& o) { return std::make_unique<Nb201Space>(o); });
+  // The mobile chain spaces: one type, a built-in table each (a table's
+  // keys can be changed with the `table` and `file` options).
+  const std::vector<std::pair<std::string, std::string>> chains = {
+      {"proxyless",
+       "ProxylessNAS mobile chain (Cai et al., ICLR 2019): 21 MBConv blocks, kernel 3/5/7 x "
+       "expansion 3/6, plus zero where the block has a residual"},
+      {"fairnas",
+       "FairNAS chain (Chu et al., ICCV 2021): 19 MBConv blocks, kernel 3/5/7 x expansion 3/6, "
+       "no skip"}};
+  for (const auto& [variant, help] : chains) {
+    const auto name = "chain_" + variant;
+    r.add(name, help, ChainSpace::options_table().schema(),
+          [name = name, variant = variant](const nlohmann::json& o) {
+            return std::make_unique<ChainSpace>(name, variant, o);
+          });
+  }
 }
 
 }  // namespace nas::search_space

@@ -1,13 +1,10 @@
 #include "search_space/chain.h"
 
 #include <algorithm>
-#include <cmath>
 #include <regex>
 
 #include <fmt/format.h>
 #include <torch/nn/functional.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/dropout.h>
 
 #include "core/error.h"
 
@@ -54,6 +51,25 @@ int64_t ChainMacro::block_stride(int64_t i) const {
 
 int64_t ChainMacro::first_out() const {
   return first_op.empty() ? scaled(*this, stem) : scaled(*this, first_channels);
+}
+
+int64_t ChainMacro::block_in(int64_t i) const { return i == 0 ? first_out() : block_channels(i - 1); }
+
+bool ChainMacro::residual(int64_t i) const {
+  return block_stride(i) == 1 && block_in(i) == block_channels(i);
+}
+
+ChainMacro ChainMacro::for_input(int64_t input_size) const {
+  if (input_size > 64) return *this;
+  ChainMacro m = *this;
+  m.stem_stride = 1;
+  for (auto& s : m.stages) {
+    if (s.stride == 2) {
+      s.stride = 1;
+      break;
+    }
+  }
+  return m;
 }
 
 BlockOp parse_block_op(const std::string& op) {
@@ -112,7 +128,79 @@ torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
-/// One block: its op (null: zero) and whether the input is added back.
+/// The fixed parts of a chain (stem, fixed first block, feature mix,
+/// pooling, dropout, classifier), shared by the supernet and stand-alone
+/// networks; the searchable blocks belong to the owner.
+class ChainSkeleton {
+ public:
+  /// Registers the fixed parts on `owner` (`m` already adapted to the
+  /// input) and calls `block(i, c_in, c_out, stride)` for each searchable
+  /// block in order.
+  template <class AddBlock>
+  void build(nn::Module& owner, const ChainMacro& m, const NetworkOptions& o, AddBlock block) {
+    relu6_ = m.activation == "relu6";
+    dropout_ = m.dropout;
+    const int64_t stem = make_divisible(static_cast<double>(m.stem) * m.width_mult);
+    stem_ = owner.register_module("stem", conv(o.in_channels, stem, 3, m.stem_stride, 1));
+    stem_bn_ = owner.register_module("stem_bn", bn(stem, m));
+    int64_t c = stem;
+    if (!m.first_op.empty()) {
+      const auto b = parse_block_op(m.first_op);
+      if (b.zero()) throw ConfigError(fmt::format("chain {}: first_op may not be zero", m.name));
+      first_residual_ = c == m.first_out();
+      first_ = owner.register_module(
+          "first", std::make_shared<MBConvImpl>(c, m.first_out(), b.kernel, 1, b.expansion, m));
+      c = m.first_out();
+    }
+    for (int64_t i = 0; i < m.num_blocks(); ++i) {
+      block(i, c, m.block_channels(i), m.block_stride(i));
+      c = m.block_channels(i);
+    }
+    if (m.feature_mix > 0) {
+      const int64_t mix = m.width_mult > 1.0 ? make_divisible(m.feature_mix * m.width_mult)
+                                             : m.feature_mix;
+      mix_ = owner.register_module("feature_mix", conv(c, mix, 1, 1, 1));
+      mix_bn_ = owner.register_module("feature_mix_bn", bn(mix, m));
+      c = mix;
+    }
+    classifier_ = owner.register_module("classifier", nn::Linear(c, o.num_classes));
+  }
+
+  /// Stem and fixed first block.
+  torch::Tensor stem(const torch::Tensor& x) {
+    auto h = act(stem_bn_->forward(stem_->forward(x)), relu6_);
+    if (first_) h = first_residual_ ? h + first_->forward(h) : first_->forward(h);
+    return h;
+  }
+
+  /// Feature mix, pooling, dropout (in training) and classifier.
+  torch::Tensor head(torch::Tensor h, bool training) {
+    if (mix_) h = act(mix_bn_->forward(mix_->forward(h)), relu6_);
+    h = h.mean({2, 3});
+    if (dropout_ > 0 && training) h = torch::dropout(h, dropout_, true);
+    return classifier_->forward(h);
+  }
+
+ private:
+  bool relu6_ = true;
+  bool first_residual_ = false;
+  double dropout_ = 0;
+  nn::Conv2d stem_{nullptr}, mix_{nullptr};
+  nn::BatchNorm2d stem_bn_{nullptr}, mix_bn_{nullptr};
+  std::shared_ptr<MBConvImpl> first_;
+  nn::Linear classifier_{nullptr};
+};
+
+/// The ConfigError of a `zero` where block `i` has no residual.
+[[noreturn]] void throw_zero_without_residual(const ChainMacro& m, int64_t i) {
+  throw ConfigError(fmt::format(
+      "chain {}: block {} is 'zero' but has no residual (stride {}, {} -> {} channels); "
+      "zero may only skip a stride-1 block of unchanged width",
+      m.name, i, m.block_stride(i), m.block_in(i), m.block_channels(i)));
+}
+
+/// One block of a stand-alone chain: its op (null: zero) and whether the
+/// input is added back.
 struct ChainBlock {
   CandidateOp op;
   bool residual = false;
@@ -121,69 +209,80 @@ struct ChainBlock {
 class ChainNetworkImpl : public NetworkImpl {
  public:
   ChainNetworkImpl(const ChainMacro& m, const std::vector<std::string>& ops,
-                   const NetworkOptions& o)
-      : relu6_(m.activation == "relu6"), dropout_(m.dropout) {
-    const int64_t stem = make_divisible(static_cast<double>(m.stem) * m.width_mult);
-    stem_ = register_module("stem", conv(o.in_channels, stem, 3, m.stem_stride, 1));
-    stem_bn_ = register_module("stem_bn", bn(stem, m));
-    int64_t c = stem;
-    if (!m.first_op.empty()) {
-      c = add_block(m, m.first_op, c, m.first_out(), 1);
-    }
-    for (int64_t i = 0; i < m.num_blocks(); ++i) {
-      c = add_block(m, ops[static_cast<size_t>(i)], c, m.block_channels(i), m.block_stride(i));
-    }
-    if (m.feature_mix > 0) {
-      const int64_t mix = m.width_mult > 1.0 ? make_divisible(m.feature_mix * m.width_mult)
-                                             : m.feature_mix;
-      mix_ = register_module("feature_mix", conv(c, mix, 1, 1, 1));
-      mix_bn_ = register_module("feature_mix_bn", bn(mix, m));
-      c = mix;
-    }
-    classifier_ = register_module("classifier", nn::Linear(c, o.num_classes));
+                   const NetworkOptions& o) {
+    skeleton_.build(*this, m.for_input(o.input_size), o,
+                    [&](int64_t i, int64_t c_in, int64_t c_out, int64_t stride) {
+                      const auto b = parse_block_op(ops[static_cast<size_t>(i)]);
+                      ChainBlock block;
+                      block.residual = m.residual(i);
+                      if (b.zero() && !block.residual) throw_zero_without_residual(m, i);
+                      if (!b.zero()) {
+                        block.op = register_module(
+                            fmt::format("block{}", i),
+                            std::make_shared<MBConvImpl>(c_in, c_out, b.kernel, stride,
+                                                         b.expansion, m));
+                      }
+                      blocks_.push_back(block);
+                    });
   }
 
   std::pair<torch::Tensor, torch::Tensor> forward_aux(const torch::Tensor& x) override {
-    auto h = act(stem_bn_->forward(stem_->forward(x)), relu6_);
+    auto h = skeleton_.stem(x);
     for (const auto& b : blocks_) {
       if (!b.op) continue;  // zero on a residual block: identity
       h = b.residual ? h + b.op->forward(h) : b.op->forward(h);
     }
-    if (mix_) h = act(mix_bn_->forward(mix_->forward(h)), relu6_);
-    h = h.mean({2, 3});
-    if (dropout_ > 0 && is_training()) h = torch::dropout(h, dropout_, true);
-    return {classifier_->forward(h), torch::Tensor()};
+    return {skeleton_.head(h, is_training()), torch::Tensor()};
   }
 
  private:
-  /// Adds one block of `op` from `c_in` to `c_out` channels; returns c_out.
-  int64_t add_block(const ChainMacro& m, const std::string& op, int64_t c_in, int64_t c_out,
-                    int64_t stride) {
-    const auto b = parse_block_op(op);
-    ChainBlock block;
-    block.residual = stride == 1 && c_in == c_out;
-    if (b.zero()) {
-      if (!block.residual) {
-        throw ConfigError(fmt::format(
-            "chain {}: block {} is 'zero' but has no residual (stride {}, {} -> {} channels); "
-            "zero may only skip a stride-1 block of unchanged width",
-            m.name, blocks_.size(), stride, c_in, c_out));
-      }
-    } else {
-      block.op = register_module(fmt::format("block{}", blocks_.size()),
-                                 std::make_shared<MBConvImpl>(c_in, c_out, b.kernel, stride,
-                                                              b.expansion, m));
-    }
-    blocks_.push_back(block);
-    return c_out;
+  ChainSkeleton skeleton_;
+  std::vector<ChainBlock> blocks_;
+};
+
+/// The chain supernet: a MixedOp of the table's candidates on every
+/// searchable block; a block with a residual adds its input back, so its
+/// `zero` candidate makes it the identity.
+class ChainSupernetImpl : public SupernetImpl {
+ public:
+  ChainSupernetImpl(const ChainMacro& m, const OpFamily& family, const NetworkOptions& o) {
+    num_decisions_ = m.num_blocks();
+    skeleton_.build(*this, m.for_input(o.input_size), o,
+                    [&](int64_t i, int64_t c_in, int64_t c_out, int64_t stride) {
+                      OpArgs args;
+                      args.c_in = c_in;
+                      args.c_out = c_out;
+                      args.stride = stride;
+                      args.search = true;
+                      auto op = register_module(fmt::format("block{}", i),
+                                                make_mixed_op(family, args));
+                      add_mixed_op(i, op);
+                      blocks_.push_back(op);
+                      residual_.push_back(m.residual(i));
+                    });
   }
 
-  bool relu6_;
-  double dropout_;
-  nn::Conv2d stem_{nullptr}, mix_{nullptr};
-  nn::BatchNorm2d stem_bn_{nullptr}, mix_bn_{nullptr};
-  std::vector<ChainBlock> blocks_;
-  nn::Linear classifier_{nullptr};
+  torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) override {
+    TORCH_CHECK(path.edges.size() == blocks_.size(), "chain supernet: PathSpec has ",
+                path.edges.size(), " decisions, expected ", blocks_.size());
+    auto h = skeleton_.stem(x);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      const auto y = blocks_[i]->forward(h, path.edges[i]);
+      if (residual_[i]) {
+        if (y.defined()) h = h + y;  // undefined: only zero ran (identity)
+      } else {
+        TORCH_CHECK(y.defined() && y.dim() > 0, "chain supernet: block ", i,
+                    " has no residual and ran no op");
+        h = y;
+      }
+    }
+    return skeleton_.head(h, is_training());
+  }
+
+ private:
+  ChainSkeleton skeleton_;
+  std::vector<MixedOp> blocks_;
+  std::vector<bool> residual_;
 };
 
 }  // namespace
@@ -195,6 +294,11 @@ Network build_chain_network(const ChainMacro& macro, const std::vector<std::stri
                                   macro.num_blocks(), ops.size()));
   }
   return std::make_shared<ChainNetworkImpl>(macro, ops, options);
+}
+
+Supernet build_chain_supernet(const ChainMacro& macro, const OpFamily& family,
+                              const NetworkOptions& options) {
+  return std::make_shared<ChainSupernetImpl>(macro, family, options);
 }
 
 }  // namespace nas::search_space

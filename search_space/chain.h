@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct ChainMacro {
   double dropout = 0.0;
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
+  /// The candidate ops of every searchable block (a search space's
+  /// columns), and whether `zero` is added where the block has a residual
+  /// (ProxylessNAS: stride 1 and unchanged width).
+  std::vector<std::string> candidates;
+  bool zero = false;
 
   /// Searchable blocks (the sum of the stages' blocks): the decisions.
   int64_t num_blocks() const;
@@ -54,7 +60,32 @@ struct ChainMacro {
   int64_t block_stride(int64_t i) const;
   /// Channels entering searchable block 0 (width applied).
   int64_t first_out() const;
+  /// Channels entering searchable block `i` (width applied).
+  int64_t block_in(int64_t i) const;
+  /// Whether searchable block `i` adds its input back (stride 1, unchanged
+  /// width): the blocks where `zero` may stand.
+  bool residual(int64_t i) const;
+  /// The table for a small input (`input_size` <= 64: CIFAR-10,
+  /// Fashion-MNIST): the stem and the first stride-2 stage at stride 1, so
+  /// the chain downsamples 8x instead of 32x (kuangliu/pytorch-cifar's
+  /// MobileNetV2 adaptation). Strides only: residuals and weights are the
+  /// table's. The table itself otherwise.
+  ChainMacro for_input(int64_t input_size) const;
 };
+
+/// The table format (`nas list spaces`, a space's `table`/`file`): the
+/// ChainMacro's fields by name, `stages` a list of {channels, blocks,
+/// stride}. `to_json(from_json(j)) == j` for complete tables.
+nlohmann::json chain_table_to_json(const ChainMacro& m);
+/// `j`'s keys over `base`'s; ConfigError naming `where.key` for an unknown
+/// key, a wrong type or a value out of range.
+ChainMacro chain_table_from_json(const nlohmann::json& j, const ChainMacro& base,
+                                 const std::string& where);
+
+/// The built-in tables by name: the search spaces' (proxyless, fairnas)
+/// and the published networks' (mobilenet_v2, mnasnet_b1, proxyless_mobile,
+/// proxyless_cpu, proxyless_gpu), as their reference code defines them.
+const std::map<std::string, ChainMacro>& builtin_chain_tables();
 
 /// The reference's channel rounding (ProxylessNAS / torchvision
 /// `_make_divisible`): the nearest multiple of `divisor`, at least
@@ -94,5 +125,11 @@ class MBConvImpl : public CandidateOpImpl {
 /// width).
 Network build_chain_network(const ChainMacro& macro, const std::vector<std::string>& ops,
                             const NetworkOptions& options);
+
+/// The chain's supernet: on every searchable block a MixedOp of `family`
+/// (the table's candidates, `zero` included where the table adds it); a
+/// block with a residual adds its input back.
+Supernet build_chain_supernet(const ChainMacro& macro, const OpFamily& family,
+                              const NetworkOptions& options);
 
 }  // namespace nas::search_space

@@ -31,6 +31,7 @@ nlohmann::json NetworkOptions::to_json() const {
   return {{"C", C},
           {"layers", layers},
           {"cells_per_stage", cells_per_stage},
+          {"width_mult", width_mult},
           {"num_classes", num_classes},
           {"in_channels", in_channels},
           {"input_size", input_size},
@@ -48,6 +49,7 @@ NetworkOptions NetworkOptions::from_json(const nlohmann::json& j) {
   get("C", o.C);
   get("layers", o.layers);
   get("cells_per_stage", o.cells_per_stage);
+  get("width_mult", o.width_mult);
   get("num_classes", o.num_classes);
   get("in_channels", o.in_channels);
   get("input_size", o.input_size);

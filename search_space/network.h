@@ -30,12 +30,13 @@ constexpr int64_t kMaxClasses = 100000;
 void check_weights_fit(double weights, const std::string& what);
 
 /// Sizes of a network built from a space. Each space reads the fields it
-/// uses (DARTS: C, layers; NB201: C, cells_per_stage) and says which in
-/// its `size_defaults`.
+/// uses (DARTS: C, layers; NB201: C, cells_per_stage; the chains:
+/// width_mult) and says which in its `size_defaults`.
 struct NetworkOptions {
   int64_t C = 16;
   int64_t layers = 8;
   int64_t cells_per_stage = 5;
+  double width_mult = 0.0;     ///< chains: every layer's width multiplier (0: the table's)
   int64_t num_classes = 10;
   int64_t in_channels = 3;
   int64_t input_size = 32;

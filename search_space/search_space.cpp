@@ -1,5 +1,9 @@
 #include "search_space/search_space.h"
 
+#include <algorithm>
+
+#include <torch/torch.h>
+
 #include "core/options.h"
 
 namespace nas::search_space {
@@ -11,10 +15,36 @@ NetworkOptions supernet_sizes(const SearchSpace& space,
   o.C = core::option<int64_t>(network, "C");
   o.layers = core::option<int64_t>(network, "layers");
   o.cells_per_stage = core::option<int64_t>(network, "cells_per_stage");
+  o.width_mult = network.value("width_mult", 0.0);
   o.num_classes = classes;
   o.in_channels = channels;
   o.input_size = input_size;
   return o;
+}
+
+bool Decision::allows(int64_t k) const {
+  if (allowed.empty()) return k >= 0 && k < static_cast<int64_t>(candidates.size());
+  return std::binary_search(allowed.begin(), allowed.end(), k);
+}
+
+std::vector<int64_t> Decision::choices() const {
+  if (!allowed.empty()) return allowed;
+  std::vector<int64_t> all(candidates.size());
+  for (size_t k = 0; k < all.size(); ++k) all[k] = static_cast<int64_t>(k);
+  return all;
+}
+
+torch::Tensor logit_mask(const std::vector<Decision>& decisions) {
+  const bool any = std::any_of(decisions.begin(), decisions.end(),
+                               [](const Decision& d) { return !d.allowed.empty(); });
+  if (!any) return {};
+  const auto k = static_cast<int64_t>(decisions.front().candidates.size());
+  auto mask = torch::full({static_cast<int64_t>(decisions.size()), k}, kMaskedLogit,
+                          torch::kFloat64);
+  for (size_t d = 0; d < decisions.size(); ++d) {
+    for (const int64_t c : decisions[d].choices()) mask[static_cast<int64_t>(d)][c] = 0.0;
+  }
+  return mask;
 }
 
 }  // namespace nas::search_space

@@ -19,9 +19,28 @@ namespace nas::search_space {
 /// One place where the space offers a choice: an edge of a cell type or a
 /// block of a chain, with its candidate op names (the columns of alpha).
 struct Decision {
+  Decision(std::string name, std::vector<std::string> candidates,
+           std::vector<int64_t> allowed = {})
+      : name(std::move(name)), candidates(std::move(candidates)), allowed(std::move(allowed)) {}
+
   std::string name;
   std::vector<std::string> candidates;
+  /// The columns this decision may choose (ascending); empty: every one.
+  /// A chain's `zero` is a column of every block but allowed only where
+  /// the block has a residual.
+  std::vector<int64_t> allowed;
+
+  bool allows(int64_t k) const;
+  /// The allowed columns, listed (every column when `allowed` is empty).
+  std::vector<int64_t> choices() const;
 };
+
+/// What masks the disallowed columns of alpha: [D, K] with 0 where allowed
+/// and kMaskedLogit elsewhere (added to logits, a softmax gives those
+/// columns exactly 0 and a Gumbel sample never picks them); undefined when
+/// every decision allows every column.
+torch::Tensor logit_mask(const std::vector<Decision>& decisions);
+constexpr double kMaskedLogit = -1e4;
 
 /// A search space: its decisions, its supernet, how to turn architecture
 /// weights into a discrete architecture, and the text format of that
@@ -29,7 +48,9 @@ struct Decision {
 ///
 /// Contract for implementations:
 /// - `decisions()` fixes alpha's shape: [decisions().size(), K] with the
-///   same K for every decision (the candidate lists are the columns);
+///   same K for every decision (the candidate lists are the columns); a
+///   decision may allow only some columns (`Decision::allowed`), and
+///   strategies give the others probability 0 (`logit_mask`);
 /// - `build_supernet` returns a module whose `forward(x, path)` accepts a
 ///   PathSpec with exactly one EdgeChoice per decision;
 /// - `derive` maps weights [D, K] (probabilities) to an architecture;
@@ -78,7 +99,7 @@ class SearchSpace {
 using SpaceRegistry = core::Registry<SearchSpace>;
 
 /// The supernet sizes of a search config: the space's search defaults with
-/// the config's `network` section (C, layers, cells_per_stage) and the
+/// the config's `network` section (C, layers, cells_per_stage, width_mult) and the
 /// data's classes, channels and image size.
 NetworkOptions supernet_sizes(const SearchSpace& space,
                                             const nlohmann::json& network, int64_t classes,

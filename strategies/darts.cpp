@@ -61,7 +61,7 @@ void Darts::attach(SearchContext& ctx) {
 }
 
 search_space::PathSpec Darts::path() const {
-  return search_space::PathSpec::weighted_all(torch::softmax(alpha_, 1));
+  return search_space::PathSpec::weighted_all(torch::softmax(logits(), 1));
 }
 
 torch::Tensor Darts::first_order_gradient(const Batch& val, StepStats& stats) {
@@ -138,7 +138,7 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   StepStats stats;
   auto weights = [&] {
     weight_step(train, search_space::PathSpec::weighted_all(
-                           torch::softmax(alpha_.detach(), 1)),
+                           probabilities()),
                 stats);
   };
   // quark0/darts (and AutoDL's DARTS-V2): the alpha step first, then the
@@ -146,7 +146,7 @@ StepStats Darts::step(const Batch& train, const Batch& val) {
   const bool weight_first = opts_.weight_step_first;
   if (weight_first) weights();
   const auto grad = alpha_gradient(train, val, stats);
-  apply_alpha_gradient(with_objective(grad, stats.val_loss, torch::softmax(alpha_, 1)));
+  apply_alpha_gradient(with_objective(grad, stats.val_loss, torch::softmax(logits(), 1)));
   if (!weight_first) weights();
   return stats;
 }

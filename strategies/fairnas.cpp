@@ -24,30 +24,46 @@ FairNas::FairNas(const FairNasOptions& options)
 FairNas::FairNas(const nlohmann::json& options)
     : FairNas(options_table().parse(options, "strategy.fairnas")) {}
 
+namespace {
+
+/// The candidates FairNAS trains on decision `d`: the allowed ones, `none`
+/// left out unless `with_none`.
+std::vector<int64_t> fair_pool(const search_space::Decision& d, bool with_none) {
+  std::vector<int64_t> pool;
+  for (const int64_t k : d.choices()) {
+    if (with_none || d.candidates[k] != "none") pool.push_back(k);
+  }
+  return pool;
+}
+
+}  // namespace
+
 double FairNas::passes_per_step(const search_space::SearchSpace& space) const {
-  const bool with_none = opts_.sample_none;
-  const auto candidates = space.decisions().front().candidates;
-  return static_cast<double>(
-      std::count_if(candidates.begin(), candidates.end(),
-                    [&](const std::string& c) { return with_none || c != "none"; }));
+  size_t m = 0;
+  for (const auto& d : space.decisions()) m = std::max(m, fair_pool(d, opts_.sample_none).size());
+  return static_cast<double>(m);
 }
 
 std::vector<search_space::PathSpec> FairNas::fair_paths() {
-  const bool with_none = opts_.sample_none;
   const auto decisions = ctx_->space->decisions();
   // The structure: which decisions carry an op in a sampled architecture.
   const auto structure = ctx_->space->path_of(sample(*ctx_->rng));
-  std::vector<int64_t> pool;
-  for (int64_t k = 0; k < static_cast<int64_t>(decisions.front().candidates.size()); ++k) {
-    if (with_none || decisions.front().candidates[k] != "none") pool.push_back(k);
+  std::vector<std::vector<int64_t>> pools;
+  size_t m = 0;
+  for (const auto& d : decisions) {
+    pools.push_back(fair_pool(d, opts_.sample_none));
+    m = std::max(m, pools.back().size());
   }
-  const int64_t m = static_cast<int64_t>(pool.size());
   std::vector<search_space::PathSpec> paths(m);
   for (auto& p : paths) p.edges.resize(decisions.size());
   for (size_t d = 0; d < decisions.size(); ++d) {
     if (structure.edges[d].ops.empty()) continue;
-    const auto perm = ctx_->rng->permutation(m);
-    for (int64_t k = 0; k < m; ++k) paths[k].edges[d].ops = {pool[perm[k]]};
+    // A decision with fewer candidates than m (a chain block without
+    // `zero`) repeats its permutation from the start: each of its
+    // candidates runs once, some twice, per step.
+    const auto n = static_cast<int64_t>(pools[d].size());
+    const auto perm = ctx_->rng->permutation(n);
+    for (size_t k = 0; k < m; ++k) paths[k].edges[d].ops = {pools[d][perm[k % n]]};
   }
   return paths;
 }

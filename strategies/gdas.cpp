@@ -82,13 +82,13 @@ StepStats Gdas::step(const Batch& train, const Batch& val) {
   StepStats stats;
   // The weight step first (GDAS.py), with alpha detached: h is exactly
   // one-hot and no alpha gradient is computed.
-  weight_step(train, sample_path(alpha_.detach()), stats);
+  weight_step(train, sample_path(logits().detach()), stats);
   // Then the alpha step on validation data with a fresh sample.
   ctx_->supernet->train();
   auto [loss, correct] =
-      loss_and_correct(ctx_->supernet->forward(val.x, sample_path(alpha_)), val.y);
+      loss_and_correct(ctx_->supernet->forward(val.x, sample_path(logits())), val.y);
   stats.val_loss = loss.item<double>();
-  const auto total = ctx_->objective.apply(loss, torch::softmax(alpha_, 1));
+  const auto total = ctx_->objective.apply(loss, torch::softmax(logits(), 1));
   apply_alpha_gradient(
       torch::autograd::grad({total}, {alpha_}, {}, false, false, true)[0]);
   stats.val_correct = correct;

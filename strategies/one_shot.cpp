@@ -25,6 +25,8 @@ void OneShotStrategy::attach(SearchContext& ctx) {
             torch::randn({d, k}, torch::kFloat64))
                .to(ctx.device, dtype)
                .requires_grad_(true);
+  mask_ = search_space::logit_mask(decisions);
+  if (mask_.defined()) mask_ = mask_.to(ctx.device, dtype);
   lr_ = one_shot_.w_lr;
   w_optimizer_ = std::make_unique<torch::optim::SGD>(
       weights_, torch::optim::SGDOptions(lr_)
@@ -70,7 +72,7 @@ nlohmann::json OneShotStrategy::end_epoch(int64_t epoch) {
 }
 
 torch::Tensor OneShotStrategy::probabilities() const {
-  return torch::softmax(alpha_.detach(), 1);
+  return torch::softmax(logits().detach(), 1);
 }
 
 search_space::Architecture OneShotStrategy::best() const {

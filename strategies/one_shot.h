@@ -78,6 +78,10 @@ class OneShotStrategy : public SearchStrategy {
   void load(torch::serialize::InputArchive& archive) override;
 
   const torch::Tensor& alpha() const { return alpha_; }
+  /// alpha with the space's disallowed columns masked (`logit_mask`):
+  /// what every softmax and Gumbel sample of alpha reads; alpha itself
+  /// where the space allows every column.
+  torch::Tensor logits() const { return mask_.defined() ? alpha_ + mask_ : alpha_; }
   /// softmax(alpha) per decision.
   torch::Tensor probabilities() const;
   torch::Tensor op_probabilities() const override { return probabilities(); }
@@ -130,6 +134,7 @@ class OneShotStrategy : public SearchStrategy {
   std::vector<torch::Tensor> weights_;
 
  private:
+  torch::Tensor mask_;
   double lr_ = 0;
 };
 

@@ -82,12 +82,13 @@ int64_t Proxyless::categorical(const torch::Tensor& p) {
 
 std::vector<Proxyless::Gates> Proxyless::sample_gates() {
   const auto p = probabilities();
+  const auto decisions = ctx_->space->decisions();
   std::vector<Gates> gates(p.size(0));
   for (int64_t d = 0; d < p.size(0); ++d) {
     auto& g = gates[d];
     if (!two_mode_) {
       g.active = categorical(p[d]);
-      for (int64_t k = 0; k < p.size(1); ++k) g.involved.push_back(k);
+      g.involved = decisions[d].choices();  // every allowed candidate
       continue;
     }
     // Two distinct ops from p without replacement, then the active one from

@@ -112,7 +112,7 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   if (lambda > 0 && !costs_.defined()) measure_costs(train.x);
   auto& net = *ctx_->supernet;
   net.train();
-  const auto z = gumbel_softmax(alpha_, tau_);
+  const auto z = gumbel_softmax(logits(), tau_);
   clear_weight_grads();
   alpha_.mutable_grad() = torch::Tensor();
   auto [loss, correct] =
@@ -121,7 +121,7 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;
   stats.train_count = train.size();
-  loss = ctx_->objective.apply(loss, torch::softmax(alpha_, 1));
+  loss = ctx_->objective.apply(loss, torch::softmax(logits(), 1));
   if (lambda > 0) loss = loss + lambda * resource_penalty(z, costs_, rows_, row_weights_);
   loss.backward();
   torch::nn::utils::clip_grad_norm_(weights_, opts_.grad_clip);

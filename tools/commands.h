@@ -50,7 +50,7 @@ void add_common_run_options(po::options_description& desc);
 struct ConfigFlag {
   std::string flag;
   std::string path;
-  enum class Type { text, integer } type;
+  enum class Type { text, integer, number } type;
   std::string help;
 };
 
@@ -59,7 +59,7 @@ void add_config_flags(po::options_description& desc, const std::vector<ConfigFla
 
 /// The config flags of every run command (search, train, rank): --seed,
 /// --threads, --device, --out, --dataset, --data-dir, --train-subset,
-/// --batch, --C, --layers, --cells-per-stage; a command appends its own.
+/// --batch, --C, --layers, --cells-per-stage, --width-mult; a command appends its own.
 std::vector<ConfigFlag> shared_config_flags();
 
 /// The layers of a run config from the command line: the preset, the

@@ -43,6 +43,8 @@ void add_config_flags(po::options_description& desc, const std::vector<ConfigFla
   for (const auto& f : flags) {
     if (f.type == ConfigFlag::Type::integer) {
       desc.add_options()(f.flag.c_str(), po::value<int64_t>(), f.help.c_str());
+    } else if (f.type == ConfigFlag::Type::number) {
+      desc.add_options()(f.flag.c_str(), po::value<double>(), f.help.c_str());
     } else {
       desc.add_options()(f.flag.c_str(), po::value<std::string>(), f.help.c_str());
     }
@@ -63,6 +65,8 @@ std::vector<ConfigFlag> shared_config_flags() {
       {"C", "network.C", T::integer, "initial channels"},
       {"layers", "network.layers", T::integer, "cells (DARTS space)"},
       {"cells-per-stage", "network.cells_per_stage", T::integer, "cells per stage (NB201 space)"},
+      {"width-mult", "network.width_mult", T::number,
+       "width multiplier (chain spaces; 0: the table's)"},
   };
 }
 
@@ -79,9 +83,13 @@ std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std
   for (const auto& f : flags) {
     if (vm.count(f.flag) == 0) continue;
     const auto& v = vm[f.flag];
-    experiments::set_path(given, f.path,
-                          f.type == ConfigFlag::Type::integer ? nlohmann::json(v.as<int64_t>())
-                                                              : nlohmann::json(v.as<std::string>()));
+    nlohmann::json value;
+    switch (f.type) {
+      case ConfigFlag::Type::integer: value = v.as<int64_t>(); break;
+      case ConfigFlag::Type::number: value = v.as<double>(); break;
+      case ConfigFlag::Type::text: value = v.as<std::string>(); break;
+    }
+    experiments::set_path(given, f.path, value);
   }
   layers.push_back(given);
   if (vm.count("set") != 0) {
@@ -136,6 +144,7 @@ void add_network_size_options(po::options_description& desc) {
       ("C", po::value<int64_t>(), "initial channels (default: the space's)")
       ("layers", po::value<int64_t>(), "cells (DARTS)")
       ("cells-per-stage", po::value<int64_t>(), "cells per stage (NB201)")
+      ("width-mult", po::value<double>(), "width multiplier (chain spaces; default: the table's)")
       ("classes", po::value<int64_t>()->default_value(10), "classes")
       ("in-channels", po::value<int64_t>()->default_value(3), "input channels")
       ("input-size", po::value<int64_t>()->default_value(32), "input height = width");
@@ -146,6 +155,7 @@ search_space::NetworkOptions network_sizes(const po::variables_map& vm,
   if (vm.count("C") != 0) o.C = vm["C"].as<int64_t>();
   if (vm.count("layers") != 0) o.layers = vm["layers"].as<int64_t>();
   if (vm.count("cells-per-stage") != 0) o.cells_per_stage = vm["cells-per-stage"].as<int64_t>();
+  if (vm.count("width-mult") != 0) o.width_mult = vm["width-mult"].as<double>();
   o.num_classes = vm["classes"].as<int64_t>();
   o.in_channels = vm["in-channels"].as<int64_t>();
   o.input_size = vm["input-size"].as<int64_t>();
