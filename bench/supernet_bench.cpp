@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "data/source.h"
+#include "search_space/chain_space.h"
 #include "search_space/darts_space.h"
 #include "search_space/nb201_space.h"
 #include "strategies/strategy.h"
@@ -167,19 +168,24 @@ bool reset_peak_rss() {
 const std::vector<std::string> kStrategies = {"darts", "darts", "snas", "gdas",
                                               "proxyless", "fairnas", "random_ws"};
 
-// One step of each one-shot strategy on the DARTS (space 0) or NB201
-// (space 1) supernet: C, batch 32 of 28x28x1 (DARTS 5 cells, NB201 5 cells
-// per stage), or with paper=1 the DARTS paper search config (C=16, 8 cells,
+// One step of each one-shot strategy on the DARTS (space 0), NB201
+// (space 1) or chain_proxyless (space 2; C is the width in percent)
+// supernet: C, batch 32 of 28x28x1 (DARTS 5 cells, NB201 5 cells per
+// stage, the chain's 21 blocks at 8x downsampling), or with paper=1 the DARTS paper search config (C=16, 8 cells,
 // batch 64, 32x32x3). Reports ms per step (the strategy's whole step:
 // alpha and weight updates) and the process's peak RSS during the steps
 // (run one benchmark per process for a clean peak: bench/steps.sh).
 void BM_StrategyStep(benchmark::State& state) {
   torch::set_num_threads(static_cast<int>(state.range(4)));
   torch::manual_seed(0);
-  const bool nb201 = state.range(0) == 1, paper = state.range(3) == 1;
+  const bool nb201 = state.range(0) == 1, chain = state.range(0) == 2,
+             paper = state.range(3) == 1;
   const auto& name = kStrategies.at(state.range(1));
   std::unique_ptr<nas::search_space::SearchSpace> space;
-  if (nb201) {
+  if (chain) {
+    space = std::make_unique<nas::search_space::ChainSpace>("chain_proxyless", "proxyless",
+                                                            nlohmann::json::object());
+  } else if (nb201) {
     space = std::make_unique<nas::search_space::Nb201Space>(
         nas::search_space::Nb201Space::default_options());
   } else {
@@ -187,6 +193,7 @@ void BM_StrategyStep(benchmark::State& state) {
   }
   NetworkOptions o = space->search_defaults();
   o.C = state.range(2);
+  if (chain) o.width_mult = static_cast<double>(state.range(2)) / 100;
   o.layers = paper ? 8 : 5;
   o.cells_per_stage = 5;
   o.in_channels = paper ? 3 : 1;
@@ -215,14 +222,15 @@ void BM_StrategyStep(benchmark::State& state) {
   const auto profile = profile_if_asked();
   for (auto _ : state) strategy->step(train, val);
   state.counters["peak_MiB"] = peak_rss_mib();
-  state.SetLabel(fmt::format("{} {}{} C={}{}{}", nb201 ? "nb201" : "darts", name,
-                             state.range(1) == 1 ? " 2nd order" : "", o.C,
+  state.SetLabel(fmt::format("{} {}{} {}={}{}{}", chain ? "chain_proxyless" : nb201 ? "nb201" : "darts", name,
+                             state.range(1) == 1 ? " 2nd order" : "", chain ? "width%" : "C", o.C,
                              paper ? " paper config" : "", fresh_peak ? "" : " (peak since start)"));
 }
 BENCHMARK(BM_StrategyStep)
     ->ArgNames({"space", "strategy", "C", "paper", "threads"})
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4, 5, 6}, {8, 16}, {0}, {2}})
     ->Args({0, 0, 16, 1, 2})
+    ->ArgsProduct({{2}, {0, 2, 3, 4, 5, 6}, {25, 100}, {0}, {2}})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

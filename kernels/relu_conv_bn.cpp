@@ -16,8 +16,10 @@ ConvBnUnit conv_bn_unit(const torch::nn::Conv2d& conv, int64_t stride, int64_t p
     u.dw_weight = dw->weight;
     u.dw = geometry;
   }
-  u.conv_weight = conv->weight;
-  u.conv_bias = conv->bias;
+  if (conv) {
+    u.conv_weight = conv->weight;
+    u.conv_bias = conv->bias;
+  }
   u.stride = stride;
   u.padding = padding;
   u.bn_weight = bn->weight;
@@ -40,14 +42,19 @@ using torch::autograd::variable_list;
 /// What the backward pass needs to know of one unit (the tensors it needs
 /// are saved separately).
 struct UnitShape {
-  bool has_dw, has_bias, affine, batch_stats;
+  Activation act;
+  bool has_dw, has_conv, has_bias, affine, batch_stats;
   DepthwiseGeometry dw;
   int64_t stride, padding;
   double eps;
 };
 
 UnitShape shape_of(const ConvBnUnit& u, bool training) {
-  return {u.dw_weight.defined(),
+  TORCH_CHECK(u.dw_weight.defined() || u.conv_weight.defined(),
+              "relu_conv_bn: a unit needs a depthwise conv, a conv or both");
+  return {u.act,
+          u.dw_weight.defined(),
+          u.conv_weight.defined(),
           u.conv_bias.defined(),
           u.bn_weight.defined(),
           training || !u.running_mean.defined(),
@@ -58,21 +65,23 @@ UnitShape shape_of(const ConvBnUnit& u, bool training) {
 }
 
 std::vector<int64_t> encode(const UnitShape& s) {
-  return {s.has_dw,    s.has_bias,   s.affine,      s.batch_stats, s.dw.kernel,
-          s.dw.stride, s.dw.padding, s.dw.dilation, s.stride,      s.padding};
+  return {static_cast<int64_t>(s.act), s.has_dw,     s.has_conv,   s.has_bias,
+          s.affine,                     s.batch_stats, s.dw.kernel,  s.dw.stride,
+          s.dw.padding,                 s.dw.dilation, s.stride,     s.padding};
 }
 
 UnitShape decode(const std::vector<int64_t>& v, size_t at, double eps) {
   const int64_t* c = v.data() + at;
-  return {c[0] != 0, c[1] != 0, c[2] != 0, c[3] != 0, {c[4], c[5], c[6], c[7]}, c[8], c[9], eps};
+  return {static_cast<Activation>(c[0]), c[1] != 0, c[2] != 0, c[3] != 0, c[4] != 0, c[5] != 0,
+          {c[6], c[7], c[8], c[9]},      c[10],     c[11],     eps};
 }
-constexpr size_t kEncoded = 10;
+constexpr size_t kEncoded = 12;
 
 /// The unit's parameters in the order they are passed to the node.
 std::vector<torch::Tensor> params_of(const ConvBnUnit& u) {
   std::vector<torch::Tensor> p;
   if (u.dw_weight.defined()) p.push_back(u.dw_weight);
-  p.push_back(u.conv_weight);
+  if (u.conv_weight.defined()) p.push_back(u.conv_weight);
   if (u.conv_bias.defined()) p.push_back(u.conv_bias);
   if (u.bn_weight.defined()) {
     TORCH_CHECK(u.bn_bias.defined(), "relu_conv_bn: BatchNorm weight without bias");
@@ -277,7 +286,7 @@ std::pair<torch::Tensor, torch::Tensor> bn_statistics(const torch::Tensor& p, co
 /// The unit's conv is a 1x1, stride-1 convolution without bias (naskit's
 /// own kernel on the CPU).
 bool is_pointwise(const UnitShape& s, const torch::Tensor& conv_weight) {
-  return !s.has_bias && s.stride == 1 && s.padding == 0 && conv_weight.size(2) == 1 &&
+  return s.has_conv && !s.has_bias && s.stride == 1 && s.padding == 0 && conv_weight.size(2) == 1 &&
          conv_weight.size(3) == 1;
 }
 
@@ -303,6 +312,36 @@ torch::Tensor conv_backward(const torch::Tensor& g_p, const torch::Tensor& conv_
   return g_in;
 }
 
+/// The unit's activation of `h`, fused into the depthwise conv where it
+/// is a ReLU.
+torch::Tensor activate(const torch::Tensor& h, const UnitShape& s) {
+  switch (s.act) {
+    case Activation::relu: return torch::relu(h);
+    case Activation::relu6: return torch::hardtanh(h, 0, 6);
+    case Activation::none: return h;
+  }
+  return h;
+}
+
+/// The activation and depthwise conv of a unit (what its conv reads).
+torch::Tensor act_dw(const torch::Tensor& h, const torch::Tensor& dw_weight, const UnitShape& s) {
+  if (!s.has_dw) return activate(h, s);
+  if (s.act == Activation::relu) return depthwise_conv(h, dw_weight, s.dw, /*relu_input=*/true);
+  return depthwise_conv(activate(h, s), dw_weight, s.dw, false);
+}
+
+/// The gradient w.r.t. `h` of `activate(h)` from the gradient `g` of its
+/// output.
+torch::Tensor activation_backward(const torch::Tensor& g, const torch::Tensor& h,
+                                  const UnitShape& s) {
+  switch (s.act) {
+    case Activation::relu: return torch::threshold_backward(g, h, 0);
+    case Activation::relu6: return torch::hardtanh_backward(g, h, 0, 6);
+    case Activation::none: return g;
+  }
+  return g;
+}
+
 struct ChainSpec {
   const std::vector<ConvBnUnit>* units;
   bool training;
@@ -322,9 +361,9 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
     for (size_t i = 0; i < units.size(); ++i) {
       const auto& u = units[i];
       const auto s = shape_of(u, spec.training);
-      const auto in =
-          s.has_dw ? depthwise_conv(h, u.dw_weight, u.dw, /*relu_input=*/true) : torch::relu(h);
-      auto p = is_pointwise(s, u.conv_weight)
+      const auto in = act_dw(h, u.dw_weight, s);
+      auto p = !s.has_conv ? in
+               : is_pointwise(s, u.conv_weight)
                    ? pointwise_conv(in, u.conv_weight)
                    : torch::conv2d(in, u.conv_weight, u.conv_bias, u.stride, u.padding);
       auto [a, b] = bn_statistics(p, u, s, spec.training);
@@ -369,7 +408,7 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
     for (size_t i = 0; i < n_units; ++i) {
       shapes.push_back(decode(code, i * kEncoded, eps[i]));
       first_param.push_back(at);
-      at += 1 + shapes[i].has_dw + shapes[i].has_bias + 2 * shapes[i].affine;
+      at += shapes[i].has_dw + shapes[i].has_conv + shapes[i].has_bias + 2 * shapes[i].affine;
     }
     const torch::Tensor scale = has_scale ? saved[at] : torch::Tensor();
     variable_list out(saved.size() + 1);  // x, params, the spec (no gradient)
@@ -379,7 +418,7 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
     auto unit_input = [&](size_t i) {
       if (i == 0) return saved[0];
       const auto& s = shapes[i - 1];
-      const size_t bn = first_param[i - 1] + 1 + s.has_dw + s.has_bias;
+      const size_t bn = first_param[i - 1] + s.has_dw + s.has_conv + s.has_bias;
       return bn_apply(conv_out[i - 1], s, stat_a[i - 1], stat_b[i - 1],
                       s.affine ? saved[bn] : torch::Tensor(),
                       s.affine ? saved[bn + 1] : torch::Tensor(), torch::Tensor());
@@ -390,7 +429,7 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
       const auto& s = shapes[i];
       size_t k = first_param[i];
       const size_t dw = s.has_dw ? k++ : 0;
-      const size_t conv_w = k++;
+      const size_t conv_w = s.has_conv ? k++ : 0;
       const size_t conv_b = s.has_bias ? k++ : 0;
       const size_t bn_w = s.affine ? k : 0;
       const bool last = i + 1 == n_units;
@@ -423,21 +462,25 @@ class ReluConvBnFunction : public torch::autograd::Function<ReluConvBnFunction> 
         out[bn_w + 1] = g_b;
       }
 
-      // conv, then depthwise conv or ReLU.
+      // conv, then depthwise conv and activation.
       const auto input = unit_input(i);
       const bool need_input = i > 0 || needs(0);
-      const auto conv_in =
-          s.has_dw ? depthwise_conv(input, saved[dw], s.dw, true) : torch::relu(input);
-      const auto g_in = conv_backward(g_p, conv_in, saved, s, conv_w, conv_b,
-                                      need_input || s.has_dw, needs(conv_w),
-                                      s.has_bias && needs(conv_b), out);
+      torch::Tensor g_in = g_p;
+      if (s.has_conv) {
+        const auto conv_in = act_dw(input, s.has_dw ? saved[dw] : torch::Tensor(), s);
+        g_in = conv_backward(g_p, conv_in, saved, s, conv_w, conv_b, need_input || s.has_dw,
+                             needs(conv_w), s.has_bias && needs(conv_b), out);
+      }
       if (s.has_dw) {
-        auto [g_x, g_dw] =
-            depthwise_conv_backward(g_in, input, saved[dw], s.dw, true, need_input, needs(dw));
+        // ReLU is fused into the depthwise kernels; other activations are not.
+        const bool relu = s.act == Activation::relu;
+        const auto dw_in = relu ? input : activate(input, s);
+        auto [g_x, g_dw] = depthwise_conv_backward(g_in, dw_in, saved[dw], s.dw, relu,
+                                                   need_input, needs(dw));
         out[dw] = g_dw;
-        g = g_x;
+        g = need_input && !relu ? activation_backward(g_x, input, s) : g_x;
       } else if (need_input) {
-        g = torch::threshold_backward(g_in, input, 0);
+        g = activation_backward(g_in, input, s);
       }
     }
     if (needs(0)) out[0] = g;

@@ -7,6 +7,7 @@
 #include <torch/nn/functional.h>
 
 #include "core/error.h"
+#include "kernels/relu_conv_bn.h"
 
 namespace nas::search_space {
 
@@ -107,7 +108,7 @@ torch::Tensor act(const torch::Tensor& x, bool relu6) {
 
 MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride,
                        int64_t expansion, const ChainMacro& macro)
-    : relu6_(macro.activation == "relu6") {
+    : kernel_(kernel), stride_(stride), relu6_(macro.activation == "relu6") {
   const int64_t mid = c_in * expansion;
   if (expansion != 1) {
     expand_ = register_module("expand", conv(c_in, mid, 1, 1, 1));
@@ -124,6 +125,22 @@ torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
   if (expand_) h = act(expand_bn_->forward(expand_->forward(h)), relu6_);
   h = act(depthwise_bn_->forward(depthwise_->forward(h)), relu6_);
   return project_bn_->forward(project_->forward(h));
+}
+
+torch::Tensor MBConvImpl::forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
+  using kernels::Activation;
+  const auto a = relu6_ ? Activation::relu6 : Activation::relu;
+  std::vector<kernels::ConvBnUnit> units;
+  if (expand_) {
+    units.push_back(kernels::conv_bn_unit(expand_, 1, 0, expand_bn_));
+    units.back().act = Activation::none;
+  }
+  units.push_back(kernels::conv_bn_unit(nn::Conv2d{nullptr}, 1, 0, depthwise_bn_, depthwise_,
+                                        {kernel_, stride_, kernel_ / 2, 1}));
+  units.back().act = expand_ ? a : Activation::none;
+  units.push_back(kernels::conv_bn_unit(project_, 1, 0, project_bn_));
+  units.back().act = a;
+  return kernels::relu_conv_bn(x, units, is_training(), w);
 }
 
 namespace {

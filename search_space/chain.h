@@ -112,10 +112,16 @@ class MBConvImpl : public CandidateOpImpl {
   MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t expansion,
              const ChainMacro& macro);
   torch::Tensor forward(const torch::Tensor& x) override;
+  /// The block as one fused node (`kernels::relu_conv_bn`: naskit's
+  /// depthwise and 1x1 kernels, three activation tensors kept instead of
+  /// ten), `w` folded into the last BatchNorm.
+  torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
+  bool folds_weight() const override { return true; }
 
  private:
   torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, project_{nullptr};
   torch::nn::BatchNorm2d expand_bn_{nullptr}, depthwise_bn_{nullptr}, project_bn_{nullptr};
+  int64_t kernel_, stride_;
   bool relu6_;
 };
 

@@ -6,6 +6,8 @@
 #include "hardware/cost.h"
 #include "search_space/chain.h"
 
+#include <torch/torch.h>
+
 namespace nas::search_space {
 namespace {
 
@@ -154,6 +156,68 @@ TEST(Chain, ZeroSkipsOnlyResidualBlocksAndBadOpsAreNamed) {
   EXPECT_THROW(build_chain_network(m, std::vector<std::string>(3, "mb6_k3"), imagenet()),
                ConfigError);
   EXPECT_EQ(parse_block_op("mb3_k7").kernel, 7);
+}
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.defined(), b.defined()) << what;
+  if (!a.defined()) return;
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const double err = (a - b).abs().max().item<double>();
+  EXPECT_LE(err, 1e-10 * std::max(1.0, b.abs().max().item<double>())) << what << ": " << err;
+}
+
+// The supernet runs MBConv as one fused node (`forward_scaled`); it must be
+// the modules' own forward times the op weight: outputs, running
+// statistics and every gradient, for each kernel/expansion/stride, both
+// activations, in training and eval mode.
+TEST(Chain, FusedMBConvMatchesItsModules) {
+  for (const auto* act : {"relu6", "relu"}) {
+    ChainMacro m;
+    m.activation = act;
+    for (const int64_t e : {1, 3, 6}) {
+      for (const int64_t k : {3, 5, 7}) {
+        for (const int64_t stride : {1, 2}) {
+          for (const bool training : {true, false}) {
+            const auto what = fmt::format("{} mb{}_k{} stride {} {}", act, e, k, stride,
+                                          training ? "train" : "eval");
+            MBConvImpl a(4, 6, k, stride, e, m), b(4, 6, k, stride, e, m);
+            a.to(torch::kDouble);
+            b.to(torch::kDouble);
+            {
+              torch::NoGradGuard no_grad;
+              for (auto& p : a.named_parameters()) {  // BN outputs past ReLU6's 6 too
+                if (p.key().find("bn.weight") != std::string::npos) p.value().uniform_(0.5, 3);
+                if (p.key().find("bn.bias") != std::string::npos) p.value().uniform_(-2, 5);
+              }
+              for (auto& t : a.named_buffers()) {
+                if (t.key().find("running_var") != std::string::npos) t.value().fill_(1.7);
+              }
+              for (auto& p : b.named_parameters()) p.value().copy_(a.named_parameters()[p.key()]);
+              for (auto& t : b.named_buffers()) t.value().copy_(a.named_buffers()[t.key()]);
+            }
+            a.train(training);
+            b.train(training);
+            const auto x = torch::randn({3, 4, 9, 9}, torch::kDouble) * 3;
+            auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
+            auto wa = torch::full({}, 0.6, torch::kDouble).requires_grad_();
+            auto wb = wa.detach().clone().requires_grad_();
+            const auto ref = a.forward(xa) * wa;
+            const auto out = b.forward_scaled(xb, wb);
+            expect_close(out, ref.detach(), what + " output");
+            const auto g = torch::randn_like(ref);
+            (ref * g).sum().backward();
+            (out * g).sum().backward();
+            expect_close(xb.grad(), xa.grad(), what + " input gradient");
+            expect_close(wb.grad(), wa.grad(), what + " op-weight gradient");
+            const auto pa = a.named_parameters(), pb = b.named_parameters();
+            for (const auto& p : pa) expect_close(pb[p.key()].grad(), p.value().grad(), what + " " + p.key());
+            const auto ba = a.named_buffers(), bb = b.named_buffers();
+            for (const auto& t : ba) expect_close(bb[t.key()], t.value(), what + " " + t.key());
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
