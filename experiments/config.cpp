@@ -131,14 +131,37 @@ std::vector<std::string> preset_names(const std::string& kind) {
   return names;
 }
 
-nlohmann::json preset(const std::string& kind, const std::string& name) {
-  auto it = embedded_presets().find(kind + "-" + name);
-  if (it == embedded_presets().end()) {
+namespace {
+
+void merge_into(nlohmann::json& base, const nlohmann::json& layer) {
+  for (auto it = layer.begin(); it != layer.end(); ++it) {
+    if (it->is_object() && base.contains(it.key()) &&
+        base[it.key()].is_object()) {
+      merge_into(base[it.key()], *it);
+    } else {
+      base[it.key()] = *it;
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json preset(const std::string& kind, const std::string& name,
+                      const std::string& space) {
+  const auto& presets = embedded_presets();
+  auto it = presets.find(kind + "-" + name);
+  if (it == presets.end()) {
     throw ConfigError(fmt::format("unknown {} preset '{}'; valid presets: {}",
                                   kind, name,
                                   fmt::join(preset_names(kind), ", ")));
   }
-  return nlohmann::json::parse(it->second);
+  auto out = nlohmann::json::parse(it->second);
+  if (space.empty()) return out;
+  auto overlay = presets.find(kind + "-" + space + "-" + name);
+  if (overlay != presets.end()) {
+    merge_into(out, nlohmann::json::parse(overlay->second));
+  }
+  return out;
 }
 
 void set_path(nlohmann::json& config, const std::string& path,
@@ -191,17 +214,6 @@ void check_threads(const nlohmann::json& config) {
   const auto& v = config["threads"];
   if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 4096) {
     core::throw_rule_broken("", "threads", "0 (all cores) to 4096", v);
-  }
-}
-
-void merge_into(nlohmann::json& base, const nlohmann::json& layer) {
-  for (auto it = layer.begin(); it != layer.end(); ++it) {
-    if (it->is_object() && base.contains(it.key()) &&
-        base[it.key()].is_object()) {
-      merge_into(base[it.key()], *it);
-    } else {
-      base[it.key()] = *it;
-    }
   }
 }
 

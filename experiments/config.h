@@ -58,8 +58,12 @@ nlohmann::json train_space_recipe(const std::string& space);
 std::string space_of(const std::vector<nlohmann::json>& layers, const std::string& fallback);
 
 /// A preset by name (configs/<kind>-<name>.json, embedded at build time);
-/// ConfigError listing the presets of that kind otherwise.
-nlohmann::json preset(const std::string& kind, const std::string& name);
+/// ConfigError listing the presets of that kind otherwise. With a `space`,
+/// the space's own overlay (configs/<kind>-<space>-<name>.json, where there
+/// is one: e.g. search-chain_proxyless-quick, the quick preset's sizes for
+/// a chain) is laid over it.
+nlohmann::json preset(const std::string& kind, const std::string& name,
+                      const std::string& space = "");
 std::vector<std::string> preset_names(const std::string& kind);
 
 /// Sets `value` at a dotted path ("strategy.options.order") of `config`,

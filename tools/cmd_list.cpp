@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -61,14 +62,25 @@ namespace {
 /// strategies' recipes (the reference code's optimiser, epochs, batch and
 /// schedules), which a study layers under its shared settings.
 void list_presets(const experiments::Registries& r) {
-  std::vector<std::string> general, recipes;
-  for (const auto& name : experiments::preset_names("search")) {
+  std::vector<std::string> general, recipes, overlays;
+  const auto names = experiments::preset_names("search");
+  for (const auto& name : names) {
     const auto dash = name.find('-');
-    const bool recipe = dash != std::string::npos && r.spaces.contains(name.substr(0, dash)) &&
-                        r.is_strategy(name.substr(dash + 1));
-    (recipe ? recipes : general).push_back(name);
+    const bool of_space = dash != std::string::npos && r.spaces.contains(name.substr(0, dash));
+    const auto rest = of_space ? name.substr(dash + 1) : std::string();
+    if (of_space && r.is_strategy(rest)) {
+      recipes.push_back(name);
+    } else if (of_space && std::find(names.begin(), names.end(), rest) != names.end()) {
+      overlays.push_back(name);
+    } else {
+      general.push_back(name);
+    }
   }
   fmt::print("search presets (nas search --preset NAME): {}\n", fmt::join(general, ", "));
+  if (!overlays.empty()) {
+    fmt::print("  with a space's own sizes laid over them (<space>-<preset>): {}\n",
+               fmt::join(overlays, ", "));
+  }
   fmt::print("  recipes <space>-<strategy> (the reference code's optimiser, epochs, batch and "
              "schedules;\n  a study with \"recipes\": \"published\" uses them):\n");
   for (const auto& name : recipes) fmt::print("    {}\n", name);

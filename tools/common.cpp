@@ -73,9 +73,6 @@ std::vector<ConfigFlag> shared_config_flags() {
 std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std::string& kind,
                                           const std::vector<ConfigFlag>& flags) {
   std::vector<nlohmann::json> layers;
-  if (vm.count("preset") != 0) {
-    layers.push_back(experiments::preset(kind, vm["preset"].as<std::string>()));
-  }
   if (vm.count("config") != 0) {
     layers.push_back(core::read_json_file(vm["config"].as<std::string>()));
   }
@@ -107,6 +104,11 @@ std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std
                                                      "--set " + item.substr(0, eq)));
     }
     layers.push_back(sets);
+  }
+  if (vm.count("preset") != 0) {
+    // Under everything else, with the overlay of the space the rest selects.
+    const auto space = experiments::space_of(layers, "");
+    layers.insert(layers.begin(), experiments::preset(kind, vm["preset"].as<std::string>(), space));
   }
   return layers;
 }
