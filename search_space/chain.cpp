@@ -186,7 +186,10 @@ class ChainSkeleton {
   /// Stem and fixed first block.
   torch::Tensor stem(const torch::Tensor& x) {
     auto h = act(stem_bn_->forward(stem_->forward(x)), relu6_);
-    if (first_) h = first_residual_ ? h + first_->forward(h) : first_->forward(h);
+    if (first_) {
+      const auto y = first_->forward_scaled(h, {});  // the fused node (chain.h)
+      h = first_residual_ ? h + y : y;
+    }
     return h;
   }
 
@@ -247,7 +250,8 @@ class ChainNetworkImpl : public NetworkImpl {
     auto h = skeleton_.stem(x);
     for (const auto& b : blocks_) {
       if (!b.op) continue;  // zero on a residual block: identity
-      h = b.residual ? h + b.op->forward(h) : b.op->forward(h);
+      const auto y = b.op->forward_scaled(h, {});  // the fused node, as on the supernet
+      h = b.residual ? h + y : y;
     }
     return {skeleton_.head(h, is_training()), torch::Tensor()};
   }
