@@ -38,7 +38,8 @@ const search_space::OpFamily& family_of(const SearchSpace& space) {
 search_space::CandidateOp make_op(const search_space::OpFamily& family, const std::string& name,
                                   const OpSite& site) {
   search_space::OpArgs args;
-  args.c_in = args.c_out = site.input_shape.at(1);
+  args.c_in = site.input_shape.at(1);
+  args.c_out = site.c_out > 0 ? site.c_out : args.c_in;
   args.stride = site.stride;
   args.affine = true;
   args.track_running_stats = true;
@@ -63,6 +64,54 @@ CostTable empty_table(const SearchSpace& space, const NetworkOptions& sizes,
     t.cost.emplace_back(t.candidates.size(), 0.0);
   }
   return t;
+}
+
+/// The names of the op that never runs: the cells' `none`, the chains'
+/// `zero`.
+bool never_runs(const std::string& op) { return op == "none" || op == "zero"; }
+
+/// The network every architecture of the space shares, for a table's fixed
+/// part: nothing wherever a decision allows it, the first allowed op
+/// elsewhere (a chain's blocks that change width or stride), and the column
+/// each decision takes. A table's fixed part is the reference's cost minus
+/// the costs of those columns.
+struct Reference {
+  Architecture arch;
+  std::vector<int64_t> columns;
+};
+
+Reference fixed_reference(const SearchSpace& space) {
+  const auto decisions = space.decisions();
+  Reference r;
+  bool empty = true;
+  for (const auto& d : decisions) {
+    const auto choices = d.choices();
+    auto it = std::find_if(choices.begin(), choices.end(),
+                           [&](int64_t k) { return never_runs(d.candidates[k]); });
+    r.columns.push_back(it != choices.end() ? *it : choices.front());
+    empty = empty && it != choices.end();
+  }
+  if (empty) {
+    r.arch = empty_architecture(space);
+    return r;
+  }
+  auto w = torch::zeros({static_cast<int64_t>(decisions.size()),
+                         static_cast<int64_t>(decisions.front().candidates.size())},
+                        torch::kFloat64);
+  for (size_t d = 0; d < decisions.size(); ++d) w[d][r.columns[d]] = 1.0;
+  r.arch = space.derive(w);
+  const auto path = space.path_of(r.arch);  // what derive chose, exactly
+  for (size_t d = 0; d < decisions.size(); ++d) {
+    if (!path.edges[d].ops.empty()) r.columns[d] = path.edges[d].ops.front();
+  }
+  return r;
+}
+
+/// The table's cost of the reference's columns.
+double reference_cost(const CostTable& t, const Reference& r) {
+  double sum = 0;
+  for (size_t d = 0; d < r.columns.size(); ++d) sum += t.cost[d][r.columns[d]];
+  return sum;
 }
 
 std::vector<int64_t> with_batch(std::vector<int64_t> shape, int64_t batch) {
@@ -90,6 +139,7 @@ std::vector<OpSite> find_op_sites(search_space::SupernetImpl& net, const torch::
       if (op->op(j).is_zero()) continue;
       const auto out = op->op(j).forward(torch::zeros(site.input_shape, x.options()));
       site.stride = out.size(2) < site.input_shape[2] ? 2 : 1;
+      site.c_out = out.size(1);
       break;
     }
     sites.push_back(std::move(site));
@@ -136,12 +186,13 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   auto table = empty_table(space, sizes, "latency", "ms", "profiled");
   const auto sites = space_op_sites(space, sizes);
 
-  // The distinct (op, shape, stride) to measure, and which cells use them.
-  using Key = std::tuple<std::string, std::vector<int64_t>, int64_t>;
+  // The distinct (op, shape, stride, output channels) to measure, and how
+  // many sites use them.
+  using Key = std::tuple<std::string, std::vector<int64_t>, int64_t, int64_t>;
   std::map<Key, int64_t> uses;
   for (const auto& site : sites) {
     for (const auto& op : table.candidates) {
-      if (op != "none") ++uses[{op, site.input_shape, site.stride}];
+      if (!never_runs(op)) ++uses[{op, site.input_shape, site.stride, site.c_out}];
     }
   }
   struct Entry {
@@ -154,8 +205,8 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   std::vector<std::function<void()>> fns;
   torch::NoGradGuard guard;
   for (const auto& [key, count] : uses) {
-    const auto& [name, shape, stride] = key;
-    Entry e{key, count, make_op(family, name, {0, shape, stride}), {}, {}};
+    const auto& [name, shape, stride, c_out] = key;
+    Entry e{key, count, make_op(family, name, {0, shape, stride, c_out}), {}, {}};
     e.op->to(o.device);
     e.op->eval();
     e.x = torch::randn(with_batch(shape, o.batch), torch::TensorOptions(o.device));
@@ -166,8 +217,9 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
     // The op and its addition into the node's sum, as the cell runs it.
     fns.emplace_back([&e] { (void)(e.op->forward(e.x) + e.sum); });
   }
-  // The fixed part: the network of `none` everywhere, timed in the same passes.
-  auto empty = network_runner(space, empty_architecture(space), o);
+  // The fixed part: the reference network, timed in the same passes.
+  const auto reference = fixed_reference(space);
+  auto empty = network_runner(space, reference.arch, o);
   fns.push_back(empty.run);
   const int64_t passes = std::max<int64_t>(o.passes, 1);
   core::Progress progress(fmt::format("profiling {} ops", space.name()),
@@ -190,10 +242,11 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
     const auto& e = work[i];
     timings[e.key] = timings_list[i];
     auto j = timings_list[i].to_json();
-    const auto& [name, shape, stride] = e.key;
+    const auto& [name, shape, stride, c_out] = e.key;
     j["op"] = name;
     j["input"] = with_batch(shape, o.batch);
     j["stride"] = stride;
+    j["c_out"] = c_out;
     j["sites"] = e.sites;
     entries.push_back(j);
   }
@@ -201,16 +254,18 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   for (const auto& site : sites) {
     for (size_t k = 0; k < table.candidates.size(); ++k) {
       const auto& op = table.candidates[k];
-      if (op == "none") continue;
-      table.cost[site.decision][k] += timings.at({op, site.input_shape, site.stride}).median_ms;
+      if (never_runs(op)) continue;
+      table.cost[site.decision][k] +=
+          timings.at({op, site.input_shape, site.stride, site.c_out}).median_ms;
     }
   }
-  table.fixed = fixed.median_ms;
-  progress.finish(fmt::format("{} entries, fixed part {:.3f} ms", entries.size(), fixed.median_ms));
+  table.fixed = fixed.median_ms - reference_cost(table, reference);
+  progress.finish(fmt::format("{} entries, fixed part {:.3f} ms", entries.size(), table.fixed));
   table.meta["device"] = device_info(o.device, o.threads, o.batch);
   table.meta["mode"] = "inference (eval mode, no gradients)";
   table.meta["method"] = "ops: each op alone at its shapes, with its addition into the node sum";
-  table.meta["fixed_part"] = fixed.to_json();
+  table.meta["fixed_part"] = fixed.to_json();  // of the reference network
+  table.meta["fixed_reference"] = space.format(reference.arch);
   table.meta["entries"] = entries;
   table.meta["profile_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -226,8 +281,10 @@ CostTable profile_latency_in_context(const SearchSpace& space, const ProfileOpti
   const auto none = std::find(table.candidates.begin(), table.candidates.end(), "none") -
                     table.candidates.begin();
   if (none == k_count) {
-    throw ConfigError(fmt::format("--method network needs a `none` candidate; the {} space has none",
-                                  space.name()));
+    throw ConfigError(fmt::format(
+        "--method network needs a `none` candidate on every decision (an empty network); the {} "
+        "space has none (use --method ops)",
+        space.name()));
   }
   // Op k on decision d alone: the space's "all" rule on weights whose argmax
   // is `none` everywhere but there.
@@ -361,8 +418,10 @@ CostTable params_table(const SearchSpace& space, const NetworkOptions& sizes) {
       table.cost[site.decision][k] += static_cast<double>(count_parameters(*op)) / 1e6;
     }
   }
-  const auto net = space.build_network(empty_architecture(space), o);
-  table.fixed = static_cast<double>(count_parameters(*net, net->auxiliary_prefix())) / 1e6;
+  const auto reference = fixed_reference(space);
+  const auto net = space.build_network(reference.arch, o);
+  table.fixed = static_cast<double>(count_parameters(*net, net->auxiliary_prefix())) / 1e6 -
+                reference_cost(table, reference);
   table.meta["note"] = "exact weight counts of the stand-alone network";
   return table;
 }
@@ -373,7 +432,7 @@ CostTable flops_table(const SearchSpace& space, const NetworkOptions& sizes) {
   for (const auto& site : space_op_sites(space, o)) {
     for (size_t k = 0; k < table.candidates.size(); ++k) {
       const auto c = snas_op_cost(table.candidates[k], site.input_shape[1],
-                                  site.input_shape[2], site.stride);
+                                  site.input_shape[2], site.stride, site.c_out);
       table.cost[site.decision][k] += c.flops / 1e6;
     }
   }

@@ -15,17 +15,19 @@
 namespace nas::hardware {
 
 /// Where one decision's op runs in a network: the input shape [N, C, H, W]
-/// it sees and its stride. A decision shared by several cells has a site
+/// it sees, its stride and its output channels (a cell's edge keeps C; a
+/// chain's block may widen). A decision shared by several cells has a site
 /// per cell.
 struct OpSite {
   int64_t decision = 0;
   std::vector<int64_t> input_shape;
   int64_t stride = 1;
+  int64_t c_out = 0;
 };
 
 /// Every MixedOp of `net` with its input shape for input `x` (one eval-mode
 /// pass through every op, no gradients; the module's mode is restored), and
-/// its stride from the output size of a non-`none` candidate.
+/// its stride and output channels from the output of a non-`none` candidate.
 std::vector<OpSite> find_op_sites(search_space::SupernetImpl& net, const torch::Tensor& x);
 
 /// The sites of `space`'s stand-alone network of `sizes` (the supernet of

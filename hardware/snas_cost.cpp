@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "search_space/chain.h"
 
 namespace nas::hardware {
 
@@ -17,15 +18,34 @@ int64_t kernel_of(const std::string& op, const std::string& family) {
   if (k == "7x7") return 7;
   return 0;
 }
+
+OpCost mbconv_cost(const search_space::BlockOp& b, int64_t c_in, int64_t c_out, int64_t h,
+                   int64_t stride) {
+  const double C = static_cast<double>(c_in), out = static_cast<double>(c_out);
+  const double M = C * static_cast<double>(b.expansion), k2 = static_cast<double>(b.kernel * b.kernel);
+  const double h2 = static_cast<double>(h * h);
+  const double y = static_cast<double>((h + stride - 1) / stride), y2 = y * y;
+  const bool expand = b.expansion != 1;
+  OpCost cost;
+  cost.size = (expand ? C * M : 0) + M * k2 + M * out;
+  cost.flops = (expand ? h2 * C * M : 0) + y2 * (M * k2 + M * out);
+  cost.mac = (expand ? h2 * (C + M) : 0) + (h2 + y2) * M + y2 * (M + out) + cost.size;
+  return cost;
+}
 }  // namespace
 
-OpCost snas_op_cost(const std::string& op, int64_t c_in, int64_t h, int64_t stride) {
+OpCost snas_op_cost(const std::string& op, int64_t c_in, int64_t h, int64_t stride,
+                    int64_t c_out) {
   const double C = static_cast<double>(c_in);
   const bool s1 = stride == 1;
   const double y = static_cast<double>(s1 ? h : h / 2);
   const double y2 = y * y;
   OpCost cost;
-  if (op == "none") return cost;
+  if (op == "none" || op == "zero") return cost;
+  if (op.rfind("mb", 0) == 0) {
+    return mbconv_cost(search_space::parse_block_op(op), c_in, c_out > 0 ? c_out : c_in, h,
+                       stride);
+  }
   if (op == "max_pool_3x3" || op == "avg_pool_3x3") {
     cost.flops = 9 * y2 * C;
     cost.mac = (s1 ? 2 : 5) * y2 * C;
@@ -50,7 +70,7 @@ OpCost snas_op_cost(const std::string& op, int64_t c_in, int64_t h, int64_t stri
   } else {
     throw ConfigError(fmt::format(
         "SNAS resource penalty: no cost formula for op '{}' (known: none, pools, "
-        "skip_connect, sep_conv_kxk, dil_conv_kxk, nor_conv_kxk)",
+        "skip_connect, sep_conv_kxk, dil_conv_kxk, nor_conv_kxk, mb<e>_k<k>, zero)",
         op));
   }
   return cost;

@@ -25,8 +25,15 @@ struct OpCost {
 /// - dil_conv k: size C k^2 + C^2, flops size y^2, mac y^2 (3 C + C) + size
 ///   (stride 2: 6 C + C);
 /// - ReLU-conv-BN k (NB201's nor_conv): size C^2 k^2, flops size y^2,
-///   mac y^2 (C + C) + size (stride 2: 4 C + C).
-/// ConfigError for an op without a formula.
-OpCost snas_op_cost(const std::string& op, int64_t c, int64_t h, int64_t stride);
+///   mac y^2 (C + C) + size (stride 2: 4 C + C);
+/// - the chains' MBConv `mb{e}_k{k}` (C -> `c_out`, mid M = e C; naskit's,
+///   by the same rules: flops = weights x output positions, mac = the
+///   feature maps each conv reads and writes + weights; y = ceil(h / s),
+///   the block's real output): size C M [e > 1] + M k^2 + M c_out, flops
+///   h^2 C M [e > 1] + y^2 (M k^2 + M c_out), mac h^2 (C + M) [e > 1] +
+///   (h^2 + y^2) M + y^2 (M + c_out) + size; `zero`: nothing.
+/// `c_out` 0: C. ConfigError for an op without a formula.
+OpCost snas_op_cost(const std::string& op, int64_t c, int64_t h, int64_t stride,
+                    int64_t c_out = 0);
 
 }  // namespace nas::hardware

@@ -120,7 +120,7 @@ MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stri
   project_bn_ = register_module("project_bn", bn(c_out, macro));
 }
 
-torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
+torch::Tensor MBConvImpl::forward_modules(const torch::Tensor& x) {
   auto h = x;
   if (expand_) h = act(expand_bn_->forward(expand_->forward(h)), relu6_);
   h = act(depthwise_bn_->forward(depthwise_->forward(h)), relu6_);
@@ -187,7 +187,7 @@ class ChainSkeleton {
   torch::Tensor stem(const torch::Tensor& x) {
     auto h = act(stem_bn_->forward(stem_->forward(x)), relu6_);
     if (first_) {
-      const auto y = first_->forward_scaled(h, {});  // the fused node (chain.h)
+      const auto y = first_->forward(h);
       h = first_residual_ ? h + y : y;
     }
     return h;
@@ -250,7 +250,7 @@ class ChainNetworkImpl : public NetworkImpl {
     auto h = skeleton_.stem(x);
     for (const auto& b : blocks_) {
       if (!b.op) continue;  // zero on a residual block: identity
-      const auto y = b.op->forward_scaled(h, {});  // the fused node, as on the supernet
+      const auto y = b.op->forward(h);
       h = b.residual ? h + y : y;
     }
     return {skeleton_.head(h, is_training()), torch::Tensor()};

@@ -111,11 +111,15 @@ class MBConvImpl : public CandidateOpImpl {
  public:
   MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t expansion,
              const ChainMacro& macro);
-  torch::Tensor forward(const torch::Tensor& x) override;
   /// The block as one fused node (`kernels::relu_conv_bn`: naskit's
   /// depthwise and 1x1 kernels, three activation tensors kept instead of
-  /// ten), `w` folded into the last BatchNorm.
+  /// ten): what the supernet, the stand-alone network and the profiler run.
+  torch::Tensor forward(const torch::Tensor& x) override { return forward_scaled(x, {}); }
+  /// `forward(x) * w` with `w` folded into the last BatchNorm.
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
+  /// The same block as plain module calls (the reference the fused node is
+  /// tested against).
+  torch::Tensor forward_modules(const torch::Tensor& x);
   bool folds_weight() const override { return true; }
 
  private:

@@ -93,7 +93,7 @@ void Snas::measure_costs(const torch::Tensor& x) {
     for (int64_t j = 0; j < k; ++j) {
       const auto c = hardware::snas_op_cost(decisions[site.decision].candidates[j],
                                             site.input_shape[1], site.input_shape[2],
-                                            site.stride);
+                                            site.stride, site.c_out);
       costs_[i][j][0] = c.size;
       costs_[i][j][1] = c.flops;
       costs_[i][j][2] = c.mac;

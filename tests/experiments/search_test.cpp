@@ -489,6 +489,7 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
     c["space"] = {{"name", space}, {"options", nlohmann::json::object()}};
     c["strategy"] = {{"name", strategy}, {"options", nlohmann::json::object()}};
     c["network"]["cells_per_stage"] = 1;
+    c["network"]["width_mult"] = 0.05;  // chains: 8 channels a block (cells ignore it)
     if (strategy == "fairnas" || strategy == "random_ws") {
       c["strategy"]["options"] = {{"eval_archs", 3}, {"epoch_eval_archs", 2}};
     }
@@ -512,7 +513,7 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllStrategies, Conformance,
-    ::testing::Combine(::testing::Values("darts", "nb201"),
+    ::testing::Combine(::testing::Values("darts", "nb201", "chain_proxyless"),
                        ::testing::Values("darts", "snas", "gdas", "proxyless",
                                          "fairnas", "random_ws")),
     [](const auto& info) {

@@ -127,7 +127,8 @@ TEST(Trials, ResultHasTheBestArchitectureItsEstimateAndTheTrialCount) {
 }
 
 /// Same seed, same trials; an interrupt + --resume gives the run that was
-/// not interrupted, for both trial strategies and a real (scratch) estimator.
+/// not interrupted, for both trial strategies and a real (scratch) estimator,
+/// on a cell space and on a chain (chain_scratch).
 class TrialConformance
     : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
@@ -142,9 +143,9 @@ TEST_P(TrialConformance, SameSeedSameTrialsAndInterruptResumesExactly) {
         {"seed", 5},
         {"threads", 1},
         {"out", out},
-        {"space", {{"name", "nb201"}}},
+        {"space", {{"name", estimator == "chain_scratch" ? "chain_proxyless" : "nb201"}}},
         {"strategy", {{"name", strategy}, {"options", {{"population", 2}}}}},
-        {"network", {{"C", 2}, {"cells_per_stage", 1}}},
+        {"network", {{"C", 2}, {"cells_per_stage", 1}, {"width_mult", 0.05}}},
         {"estimator", {{"name", "scratch"}, {"options", {{"epochs", 2}}}}},
         {"budget", {{"trials", 4}}},
         {"data",
@@ -177,7 +178,8 @@ TEST_P(TrialConformance, SameSeedSameTrialsAndInterruptResumesExactly) {
 
 INSTANTIATE_TEST_SUITE_P(TrialStrategies, TrialConformance,
                          ::testing::Combine(::testing::Values("random", "evolution"),
-                                            ::testing::Values("tabular", "scratch")),
+                                            ::testing::Values("tabular", "scratch",
+                                                              "chain_scratch")),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + std::get<1>(info.param);
                          });

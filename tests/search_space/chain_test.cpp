@@ -166,8 +166,8 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::str
   EXPECT_LE(err, 1e-10 * std::max(1.0, b.abs().max().item<double>())) << what << ": " << err;
 }
 
-// The supernet runs MBConv as one fused node (`forward_scaled`); it must be
-// the modules' own forward times the op weight: outputs, running
+// MBConv runs as one fused node (`forward_scaled`, `forward`); it must be
+// its modules' calls times the op weight: outputs, running
 // statistics and every gradient, for each kernel/expansion/stride, both
 // activations, in training and eval mode.
 TEST(Chain, FusedMBConvMatchesItsModules) {
@@ -201,7 +201,7 @@ TEST(Chain, FusedMBConvMatchesItsModules) {
             auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
             auto wa = torch::full({}, 0.6, torch::kDouble).requires_grad_();
             auto wb = wa.detach().clone().requires_grad_();
-            const auto ref = a.forward(xa) * wa;
+            const auto ref = a.forward_modules(xa) * wa;
             const auto out = b.forward_scaled(xb, wb);
             expect_close(out, ref.detach(), what + " output");
             const auto g = torch::randn_like(ref);
