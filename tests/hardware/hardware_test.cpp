@@ -15,6 +15,7 @@
 #include "hardware/objective.h"
 #include "hardware/profile.h"
 #include "hardware/published.h"
+#include "search_space/chain_space.h"
 #include "search_space/darts_space.h"
 #include "search_space/nb201_space.h"
 
@@ -120,13 +121,24 @@ TEST(CostTable, ExpectedCostOfAOneHotEqualsThePrediction) {
   EXPECT_TRUE(torch::allclose(p.grad(), t.cost_tensor()));
 }
 
-// The exact parameter table predicts every network's count exactly.
+NetworkOptions tiny_chain() {
+  NetworkOptions o;
+  o.width_mult = 0.1;
+  o.in_channels = 1;
+  o.input_size = 8;
+  return o;
+}
+
+// The exact parameter table predicts every network's count exactly (on a
+// chain too: blocks that widen, and a fixed part measured on a reference
+// network that must run an op where a block widens or strides).
 TEST(CostTable, ParamsTableEqualsTheNetworksCount) {
   search_space::Nb201Space nb201(search_space::Nb201Space::default_options());
   search_space::DartsSpace darts(search_space::DartsSpace::default_options());
+  search_space::ChainSpace chain("chain_proxyless", "proxyless", nlohmann::json::object());
   for (const search_space::SearchSpace* space :
-       std::vector<const search_space::SearchSpace*>{&nb201, &darts}) {
-    const auto sizes = space == &nb201 ? tiny_nb201() : tiny_darts();
+       std::vector<const search_space::SearchSpace*>{&nb201, &darts, &chain}) {
+    const auto sizes = space == &nb201 ? tiny_nb201() : space == &darts ? tiny_darts() : tiny_chain();
     const auto table = params_table(*space, sizes);
     core::Rng rng(5);
     for (int i = 0; i < 5; ++i) {
@@ -166,16 +178,30 @@ TEST(CostTable, MissingOrCorruptTablesNameTheFile) {
 }
 
 TEST(Profile, ValidationReportsRankCorrelations) {
-  search_space::Nb201Space space(search_space::Nb201Space::default_options());
-  const auto o = quick_profile(tiny_nb201());
-  const auto table = profile_latency(space, o);
-  const auto v = validate_latency(space, table, 4, 1, o);
-  for (const char* key : {"rmse_ms", "mape_pct", "spearman", "kendall", "mean_measured_ms",
-                          "expected_uniform_ms"}) {
-    EXPECT_TRUE(v.contains(key)) << key;
+  search_space::Nb201Space nb201(search_space::Nb201Space::default_options());
+  search_space::ChainSpace chain("chain_proxyless", "proxyless", nlohmann::json::object());
+  for (const search_space::SearchSpace* space :
+       std::vector<const search_space::SearchSpace*>{&nb201, &chain}) {
+    const auto o = quick_profile(space == &nb201 ? tiny_nb201() : tiny_chain());
+    const auto table = profile_latency(*space, o);
+    for (const auto& row : table.cost) {
+      for (const double c : row) EXPECT_GE(c, 0.0) << space->name();
+    }
+    const auto v = validate_latency(*space, table, 4, 1, o);
+    for (const char* key : {"rmse_ms", "mape_pct", "spearman", "kendall", "mean_measured_ms",
+                            "expected_uniform_ms"}) {
+      EXPECT_TRUE(v.contains(key)) << key;
+    }
+    EXPECT_EQ(v["results"].size(), 4u);
+    EXPECT_LE(std::abs(v["spearman"].get<double>()), 1.0);
   }
-  EXPECT_EQ(v["results"].size(), 4u);
-  EXPECT_LE(std::abs(v["spearman"].get<double>()), 1.0);
+  // The in-context method needs an empty network, which a chain has not.
+  EXPECT_NE(error_of([&] {
+              auto o = quick_profile(tiny_chain());
+              o.method = "network";
+              profile_latency(chain, o);
+            }).find("--method ops"),
+            std::string::npos);
 }
 
 // ---------------------------------------------------------------- published

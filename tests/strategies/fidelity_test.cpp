@@ -177,6 +177,13 @@ TEST(SnasCost, ReferenceFormulas) {
   EXPECT_EQ(snas_op_cost("none", 16, 32, 2).mac, 0.0);
   EXPECT_EQ(snas_op_cost("sep_conv_3x3", 16, 7, 2).flops, 800.0 * 9);  // y = 7 // 2
   EXPECT_THROW(snas_op_cost("conv_7x1_1x7", 16, 32, 1), ConfigError);
+  // MBConv 16 -> 24, e = 6 (M = 96), k = 3, stride 2 at 32x32 (y = 16):
+  // weights 16*96 + 96*9 + 96*24; multiply-adds 32^2*16*96 + 16^2*(96*9 + 96*24).
+  const auto mb = snas_op_cost("mb6_k3", 16, 32, 2, 24);
+  EXPECT_EQ(mb.size, 4704.0);
+  EXPECT_EQ(mb.flops, 1024.0 * 1536 + 256.0 * (864 + 2304));
+  EXPECT_EQ(snas_op_cost("mb1_k5", 16, 8, 1).size, 16.0 * 25 + 16 * 16);  // no expansion conv
+  EXPECT_EQ(snas_op_cost("zero", 16, 8, 1).flops, 0.0);
 }
 
 // Random search with weight sharing draws `none` as Li & Talwalkar do; the
