@@ -28,7 +28,7 @@ OpCost mbconv_cost(const search_space::BlockOp& b, int64_t c_in, int64_t c_out, 
   const bool expand = b.expansion != 1;
   OpCost cost;
   cost.size = (expand ? C * M : 0) + M * k2 + M * out;
-  cost.flops = (expand ? h2 * C * M : 0) + y2 * (M * k2 + M * out);
+  cost.flops = search_space::mbconv_macs(b, c_in, c_out, h, stride);
   cost.mac = (expand ? h2 * (C + M) : 0) + (h2 + y2) * M + y2 * (M + out) + cost.size;
   return cost;
 }

@@ -50,6 +50,15 @@ int64_t ChainMacro::block_stride(int64_t i) const {
   return first ? stage->stride : 1;
 }
 
+int64_t ChainMacro::stem_channels() const { return scaled(*this, stem); }
+
+int64_t ChainMacro::mix_channels() const {
+  if (feature_mix <= 0) return 0;
+  // Only grows with the width, as in torchvision and ProxylessNAS.
+  return width_mult > 1.0 ? make_divisible(static_cast<double>(feature_mix) * width_mult)
+                          : feature_mix;
+}
+
 int64_t ChainMacro::first_out() const {
   return first_op.empty() ? scaled(*this, stem) : scaled(*this, first_channels);
 }
@@ -71,6 +80,37 @@ ChainMacro ChainMacro::for_input(int64_t input_size) const {
     }
   }
   return m;
+}
+
+double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride) {
+  if (b.zero()) return 0;
+  const double mid = static_cast<double>(c_in * b.expansion);
+  const double h2 = static_cast<double>(h * h);
+  const double y = static_cast<double>((h + stride - 1) / stride);
+  const double expand = b.expansion == 1 ? 0 : h2 * static_cast<double>(c_in) * mid;
+  return expand + y * y * mid * static_cast<double>(b.kernel * b.kernel + c_out);
+}
+
+double chain_macs(const ChainMacro& table, const std::vector<std::string>& ops,
+                  const NetworkOptions& o) {
+  const auto m = table.for_input(o.input_size);
+  int64_t h = (o.input_size + m.stem_stride - 1) / m.stem_stride;
+  double n = static_cast<double>(h * h * o.in_channels * 9 * m.stem_channels());
+  if (!m.first_op.empty()) {
+    n += mbconv_macs(parse_block_op(m.first_op), m.stem_channels(), m.first_out(), h, 1);
+  }
+  for (int64_t i = 0; i < m.num_blocks() && i < static_cast<int64_t>(ops.size()); ++i) {
+    const auto stride = m.block_stride(i);
+    n += mbconv_macs(parse_block_op(ops[static_cast<size_t>(i)]), m.block_in(i),
+                     m.block_channels(i), h, stride);
+    h = (h + stride - 1) / stride;
+  }
+  int64_t c = m.block_channels(m.num_blocks() - 1);
+  if (m.mix_channels() > 0) {
+    n += static_cast<double>(h * h * c * m.mix_channels());
+    c = m.mix_channels();
+  }
+  return n + static_cast<double>(c * o.num_classes);
 }
 
 BlockOp parse_block_op(const std::string& op) {
@@ -157,7 +197,7 @@ class ChainSkeleton {
   void build(nn::Module& owner, const ChainMacro& m, const NetworkOptions& o, AddBlock block) {
     relu6_ = m.activation == "relu6";
     dropout_ = m.dropout;
-    const int64_t stem = make_divisible(static_cast<double>(m.stem) * m.width_mult);
+    const int64_t stem = m.stem_channels();
     stem_ = owner.register_module("stem", conv(o.in_channels, stem, 3, m.stem_stride, 1));
     stem_bn_ = owner.register_module("stem_bn", bn(stem, m));
     int64_t c = stem;
@@ -174,8 +214,7 @@ class ChainSkeleton {
       c = m.block_channels(i);
     }
     if (m.feature_mix > 0) {
-      const int64_t mix = m.width_mult > 1.0 ? make_divisible(m.feature_mix * m.width_mult)
-                                             : m.feature_mix;
+      const int64_t mix = m.mix_channels();
       mix_ = owner.register_module("feature_mix", conv(c, mix, 1, 1, 1));
       mix_bn_ = owner.register_module("feature_mix_bn", bn(mix, m));
       c = mix;

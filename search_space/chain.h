@@ -58,6 +58,10 @@ struct ChainMacro {
   /// Output channels and stride of searchable block `i` (width applied).
   int64_t block_channels(int64_t i) const;
   int64_t block_stride(int64_t i) const;
+  /// Channels of the stem and of the feature mix (width applied; 0: no
+  /// feature mix).
+  int64_t stem_channels() const;
+  int64_t mix_channels() const;
   /// Channels entering searchable block 0 (width applied).
   int64_t first_out() const;
   /// Channels entering searchable block `i` (width applied).
@@ -102,6 +106,18 @@ struct BlockOp {
 };
 /// ConfigError naming the op and the valid forms otherwise.
 BlockOp parse_block_op(const std::string& op);
+
+/// Multiply-adds of an MBConv block's convolutions on an h x h input (the
+/// expansion, the depthwise conv at `stride`, the projection; BatchNorm and
+/// activations not counted, as torchvision's and the papers' FLOPs do not).
+double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride);
+
+/// Multiply-adds of the whole stand-alone chain network (`m` at its width,
+/// adapted to the input as the network is) for one image: stem, first
+/// block, blocks, feature mix and classifier; torchvision's MobileNetV2 1.0
+/// at 224x224 counts 300,774,272 this way.
+double chain_macs(const ChainMacro& m, const std::vector<std::string>& ops,
+                  const NetworkOptions& options);
 
 /// The inverted-residual conv of ProxylessNAS's MBInvertedConvLayer and
 /// torchvision's InvertedResidual: expand 1x1 -> BN -> act (left out when

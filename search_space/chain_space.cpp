@@ -305,6 +305,44 @@ Architecture ChainSpace::parse(std::string_view text) const {
   return arch;
 }
 
+std::string ChainSpace::describe(const Architecture& arch, const NetworkOptions& o) const {
+  const auto [table, ops] = resolve(arch);
+  const auto m = at_width(*table, o).for_input(o.input_size);
+  std::string out = fmt::format("{} chain at width {}{}:\n", m.name, m.width_mult,
+                                m.stem_stride != table->stem_stride
+                                    ? fmt::format(" (strides for the {}x{} input)", o.input_size,
+                                                  o.input_size)
+                                    : "");
+  out += fmt::format("  stem      conv 3x3    {:>4} -> {:<4} stride {}\n", o.in_channels,
+                     m.stem_channels(), m.stem_stride);
+  if (!m.first_op.empty()) {
+    out += fmt::format("  first     {:<10}  {:>4} -> {:<4} stride 1\n", m.first_op,
+                       m.stem_channels(), m.first_out());
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto n = static_cast<int64_t>(i);
+    out += fmt::format("  block {:<3} {:<10}  {:>4} -> {:<4} stride {}{}\n", i, ops[i],
+                       m.block_in(n), m.block_channels(n), m.block_stride(n),
+                       ops[i] == "zero" ? "  (skipped: identity)"
+                       : m.residual(n)  ? "  + input"
+                                        : "");
+  }
+  if (m.mix_channels() > 0) {
+    out += fmt::format("  head      conv 1x1    {:>4} -> {:<4} pool, dropout {}, linear -> {}\n",
+                       m.block_channels(m.num_blocks() - 1), m.mix_channels(), m.dropout,
+                       o.num_classes);
+  } else {
+    out += fmt::format("  head      pool, dropout {}, linear -> {}\n", m.dropout, o.num_classes);
+  }
+  out += fmt::format("multiply-adds: {:.2f} M per image (convolutions and classifier)\n",
+                     chain_macs(at_width(*table, o), ops, o) / 1e6);
+  return out;
+}
+
+std::string ChainSpace::describe_sizes(const NetworkOptions& o) const {
+  return fmt::format("width {}", o.width_mult > 0 ? o.width_mult : macro_.width_mult);
+}
+
 std::string ChainSpace::to_dot(const Architecture& arch) const {
   const auto [table, ops] = resolve(arch);
   std::string out = fmt::format("digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n", table->name);

@@ -52,6 +52,8 @@ class ChainSpace : public SearchSpace {
   Architecture parse(std::string_view text) const override;
   std::string to_dot(const Architecture& arch) const override;
   const OpFamily* op_family() const override { return &family_; }
+  std::string describe(const Architecture& arch, const NetworkOptions& o) const override;
+  std::string describe_sizes(const NetworkOptions& o) const override;
 
   const ChainMacro& table() const { return macro_; }
   /// `table` at the width of `options` (ConfigError naming

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "core/options.h"
@@ -20,6 +22,26 @@ NetworkOptions supernet_sizes(const SearchSpace& space,
   o.in_channels = channels;
   o.input_size = input_size;
   return o;
+}
+
+std::string SearchSpace::describe(const Architecture& arch, const NetworkOptions&) const {
+  std::string out;
+  for (const auto& cell : arch.cells) {
+    out += fmt::format("{} cell:\n", cell.name);
+    for (size_t i = 0; i < cell.nodes.size(); ++i) {
+      std::vector<std::string> inputs;
+      for (const auto& e : cell.nodes[i]) inputs.push_back(fmt::format("{}({})", e.op, e.input));
+      out += fmt::format("  node {}: {}\n", i, fmt::join(inputs, " + "));
+    }
+    if (!cell.concat.empty()) {
+      out += fmt::format("  output: concat of states [{}]\n", fmt::join(cell.concat, ", "));
+    }
+  }
+  return out;
+}
+
+std::string SearchSpace::describe_sizes(const NetworkOptions& o) const {
+  return fmt::format("C {} layers {} cells/stage {}", o.C, o.layers, o.cells_per_stage);
 }
 
 bool Decision::allows(int64_t k) const {

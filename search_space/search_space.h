@@ -92,6 +92,12 @@ class SearchSpace {
   /// puts on an edge), for cost models that build one op alone; null for a
   /// space without a named op family.
   virtual const OpFamily* op_family() const { return nullptr; }
+  /// `arch` as text lines for `nas show` at sizes `o` (cells: each node's
+  /// inputs; a chain: each block's op, channels and stride).
+  virtual std::string describe(const Architecture& arch, const NetworkOptions& o) const;
+  /// The sizes of `o` this space reads, for headers ("C 16 layers 8 cells/stage
+  /// 5"; a chain: its width).
+  virtual std::string describe_sizes(const NetworkOptions& o) const;
 
   int64_t num_candidates() const { return decisions().front().candidates.size(); }
 };

@@ -73,10 +73,8 @@ hardware::CostTable profile_new_table(const po::variables_map& vm,
                       "--validate N to check one)");
   }
   o.sizes = network_sizes(vm, space.eval_defaults());
-  core::info("profiling the {} space: C {} layers {} cells/stage {}, {}x{}x{} input, batch {}, "
-             "{} thread(s) on {}",
-             space.name(), o.sizes.C, o.sizes.layers, o.sizes.cells_per_stage,
-             o.sizes.in_channels, o.sizes.input_size, o.sizes.input_size, o.batch, o.threads,
+  core::info("profiling the {} space: {}, {}x{}x{} input, batch {}, {} thread(s) on {}",
+             space.name(), space.describe_sizes(o.sizes), o.sizes.in_channels, o.sizes.input_size, o.sizes.input_size, o.batch, o.threads,
              o.device.str());
   auto table = hardware::profile_latency(space, o);
   hardware::write_cost_table(out, table);

@@ -60,20 +60,6 @@ void describe_supernet(const search_space::SearchSpace& space,
   out["candidates"] = decisions.front().candidates;
 }
 
-void print_cells(const search_space::Architecture& arch) {
-  for (const auto& cell : arch.cells) {
-    fmt::print("{} cell:\n", cell.name);
-    for (size_t i = 0; i < cell.nodes.size(); ++i) {
-      std::vector<std::string> inputs;
-      for (const auto& e : cell.nodes[i]) inputs.push_back(fmt::format("{}({})", e.op, e.input));
-      fmt::print("  node {}: {}\n", i, fmt::join(inputs, " + "));
-    }
-    if (!cell.concat.empty()) {
-      fmt::print("  output: concat of states [{}]\n", fmt::join(cell.concat, ", "));
-    }
-  }
-}
-
 /// The architecture of --arch/--arch-file/--from-run: parameters, latency,
 /// the --dot file; its cells printed unless --json.
 void describe_network(const po::variables_map& vm, const search_space::SearchSpace& space,
@@ -89,7 +75,7 @@ void describe_network(const po::variables_map& vm, const search_space::SearchSpa
   out["params_total"] = hardware::count_parameters(*net);
   add_latency(vm, space, arch, o, out);
   if (vm.count("dot") != 0) core::write_text_file(vm["dot"].as<std::string>(), space.to_dot(arch));
-  if (!vm["json"].as<bool>()) print_cells(arch);
+  if (!vm["json"].as<bool>()) fmt::print("{}", space.describe(arch, o));
 }
 
 void print_network_summary(const search_space::NetworkOptions& o, const nlohmann::json& out) {
@@ -153,9 +139,8 @@ int run_show_command(const std::vector<std::string>& args) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  fmt::print("space {} | C {} layers {} cells/stage {} | {} classes, {}x{}x{} input\n",
-             space->name(), o.C, o.layers, o.cells_per_stage, o.num_classes,
-             o.in_channels, o.input_size, o.input_size);
+  fmt::print("space {} | {} | {} classes, {}x{}x{} input\n", space->name(),
+             space->describe_sizes(o), o.num_classes, o.in_channels, o.input_size, o.input_size);
   if (supernet) {
     fmt::print("supernet: {} weights, {} architecture parameters ({} decisions x {} ops)\n",
                out["params"].get<int64_t>(), out["arch_params"].get<int64_t>(),

@@ -144,6 +144,19 @@ TEST(Chain, WidthRoundingFollowsTheReference) {
             1968680);
 }
 
+// Multiply-adds of convolutions and the classifier, as a forward hook on
+// every nn.Conv2d (out.numel() * in/groups * k * k) and nn.Linear counts
+// them on torchvision 0.14 (Debian's python3-torchvision) at 1x3x224x224.
+TEST(Chain, MultiplyAddsMatchTorchvision) {
+  const auto mb2 = std::vector<std::string>(16, "mb6_k3");
+  EXPECT_EQ(chain_macs(mobilenet_v2(), mb2, imagenet()), 300774272.0);
+  auto half = mobilenet_v2();
+  half.width_mult = 0.5;
+  EXPECT_EQ(chain_macs(half, mb2, imagenet()), 97131840.0);
+  EXPECT_EQ(chain_macs(mnasnet_b1(1.0), mnasnet_ops(), imagenet()), 314415872.0);
+  EXPECT_EQ(chain_macs(mnasnet_b1(0.5), mnasnet_ops(), imagenet()), 104455968.0);
+}
+
 TEST(Chain, ZeroSkipsOnlyResidualBlocksAndBadOpsAreNamed) {
   const auto m = mobilenet_v2();
   auto ops = std::vector<std::string>(16, "mb6_k3");
