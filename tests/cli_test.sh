@@ -108,6 +108,25 @@ for space in darts nb201; do
       fail "show $space/$strategy '$arch': $(cat "$dir.err")"
   done
 done
+# The published chain networks paste in with their reference parameter
+# counts (torchvision, pytorchcv's asserts, xiaomi-automl/FairNAS models/).
+nets="$(dirname "$0")/../configs/nets"
+imagenet=(--space chain_proxyless --classes 1000 --input-size 224 --in-channels 3 --json)
+for pair in mobilenet_v2:3504872 mnasnet_b1:4383312 proxyless_mobile:4080512 \
+    proxyless_cpu:4361648 proxyless_gpu:7119848 fairnas_a:4651352 fairnas_b:4506272 \
+    fairnas_c:4397864; do
+  expect 0 "\"params\": ${pair#*:}," -- "$nas" show "${imagenet[@]}" --arch-file "$nets/${pair%%:*}.txt"
+done
+expect 0 "multiply-adds: 300.77 M" -- "$nas" show --space chain_proxyless --classes 1000 \
+  --input-size 224 --arch-file "$nets/mobilenet_v2.txt"
+expect 2 "'zero' where the block has no residual" -- "$nas" show --space chain_proxyless \
+  --arch "proxyless:zero$(printf ',mb6_k3%.0s' $(seq 20))"
+# A chain search end to end, its answer shown.
+"$nas" search --space chain_proxyless --strategy gdas --dataset synthetic --epochs 1 \
+  --width-mult 0.05 --batch 16 --set data.synthetic.train_size=32 --set data.synthetic.size=8 \
+  --set data.synthetic.channels=1 --threads 1 -q --out "$tmp/chain" >/dev/null 2>"$tmp/chain.err" ||
+  fail "chain search: $(cat "$tmp/chain.err")"
+expect 0 "block 20" -- "$nas" show --from-run "$tmp/chain"
 expect 0 '"space": "nb201"' -- "$nas" show --from-run "$tmp/nb201-gdas" --json
 expect 0 '"params": 1692826' -- "$nas" show --space nb201 --supernet --json
 arch_nb201="|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
