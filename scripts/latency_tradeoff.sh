@@ -1,32 +1,69 @@
 #!/usr/bin/env bash
-# The README's latency trade-off: one quick NB201 search per strategy
-# without a latency term and with one that matters, latencies from the
-# published Pixel 3 table (NAS-Bench-201 at C=16, N=5), then a table and an
-# SVG scatter of published latency vs one-shot accuracy.
+# The latency trade-off: one quick search per strategy without a latency
+# term and with one that matters, then a table of each answer's predicted
+# and measured latency and one-shot accuracy, and an SVG scatter.
 #
-#   scripts/latency_tradeoff.sh [OUT_DIR] [DEVICE]
+#   scripts/latency_tradeoff.sh [OUT_DIR] [LATENCY] [SPACE] [LAMBDA]
+#
+# LATENCY: published:DEVICE (NB201; default pixel3), a table FILE, or
+# "profile" (profile this machine at the quick preset's sizes of SPACE into
+# OUT_DIR/latency.json first, validated on 50 architectures). LAMBDA: the
+# additive weight per ms (default 0.005); ProxylessNAS uses its
+# multiplicative form, where lambda 1 is the reference's (log E / log
+# target)^0.3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/latency-tradeoff}
-device=${2:-pixel3}
+latency=${2:-published:pixel3}
+space=${3:-nb201}
+lambda_on=${4:-0.005}
 nas=./build/tools/nas
 mkdir -p "$out"
+if [[ $latency == profile ]]; then
+  # The quick preset's network at 28x28x1 (Fashion-MNIST).
+  sizes=$(python3 -c '
+import json, sys
+space = sys.argv[1]
+for f in ["configs/search-quick.json", f"configs/search-{space}-quick.json"]:
+    try: net = json.load(open(f)).get("network", {})
+    except FileNotFoundError: continue
+    for k, flag in [("C", "--C"), ("layers", "--layers"), ("width_mult", "--width-mult")]:
+        if k in net: print(flag, net[k], end=" ")' "$space")
+  latency="$out/latency.json"
+  [[ -f $latency ]] || "$nas" profile --space "$space" $sizes --in-channels 1 --input-size 28 \
+    --classes 10 --out "$latency" --validate 50
+fi
 runs=()
 for strategy in darts snas gdas proxyless fairnas random_ws; do
-  # lambda: additive weight per ms; ProxylessNAS uses its multiplicative
-  # form, where lambda 1 is the reference's (log E / log target)^0.3.
-  lambdas="0 0.005"
+  lambdas="0 $lambda_on"
   [[ $strategy == proxyless ]] && lambdas="0 1"
   for lambda in $lambdas; do
     dir="$out/$strategy-lambda$lambda"
     if [[ ! -f $dir/result.json ]]; then
       rm -rf "$dir"
-      "$nas" search --preset quick --space nb201 --strategy "$strategy" --threads 2 -q \
-        --latency "published:$device" --set "objective.latency.lambda=$lambda" --out "$dir"
+      "$nas" search --preset quick --space "$space" --strategy "$strategy" --threads 2 -q \
+        --latency "$latency" --set "objective.latency.lambda=$lambda" --out "$dir"
     fi
     runs+=("$dir")
   done
 done
+# Each answer's whole network timed here (1 thread, batch 1), next to the
+# table's prediction.
+for dir in "${runs[@]}"; do
+  [[ -f $dir/measured.json ]] ||
+    "$nas" show --from-run "$dir" --latency "$latency" --measure-latency --json >"$dir/measured.json"
+done
+python3 - "${runs[@]}" <<'PY'
+import json, sys
+print("| strategy | lambda | answer | predicted ms | measured ms | one-shot acc |")
+print("|---|---|---|---|---|---|")
+for d in sys.argv[1:]:
+    r, m = json.load(open(d + "/result.json")), json.load(open(d + "/measured.json"))
+    lam = r["objective"]["latency"]["lambda"] if "objective" in r else 0
+    acc = r.get("final", {}).get("derived_acc", float("nan"))
+    meas = m.get("measured_latency_ms", float("nan"))
+    print(f"| {r['strategy']} | {lam:g} | `{m['arch']}` | {m['latency_ms']:.3f} | {meas:.3f} | {100 * acc:.1f}% |")
+PY
 "$nas" plot --x costs.latency_ms --y final.derived_acc --group strategy \
-  --label objective.latency.lambda --title "NB201 quick searches: $device latency vs one-shot accuracy" \
+  --label objective.latency.lambda --title "$space quick searches: latency vs one-shot accuracy" \
   --out "$out/tradeoff.svg" "${runs[@]}"

@@ -106,7 +106,7 @@ int run_show_command(const std::vector<std::string>& args) {
       ("arch-file", po::value<std::string>(), "file holding the architecture text")
       ("from-run", po::value<std::string>(), "the result of the run in DIR")
       ("supernet", po::bool_switch(), "the space's supernet instead of an architecture")
-      ("latency", po::value<std::string>(), "predicted latency from a table FILE or "
+      ("latency", po::value<std::string>(), "predicted latency from a table FILE (at its sizes unless size flags are given) or "
                                               "published:DEVICE (NB201)")
       ("latency-data", po::value<std::string>(), "the published latency CSV")
       ("measure-latency", po::bool_switch(), "measure the network's inference latency here")
@@ -129,6 +129,13 @@ int run_show_command(const std::vector<std::string>& args) {
   o.auxiliary = vm["auxiliary"].as<bool>();
   o.imagenet = vm["imagenet"].as<bool>();
   o = network_sizes(vm, o);
+  if (!supernet && vm.count("latency") != 0 && !network_sizes_given(vm)) {
+    // The prediction is for the table's sizes: show and measure those.
+    const auto table = hardware::load_latency_table(
+        *space, vm["latency"].as<std::string>(),
+        vm.count("latency-data") != 0 ? vm["latency-data"].as<std::string>() : "");
+    if (!table.sizes.empty()) o = search_space::NetworkOptions::from_json(table.sizes);
+  }
   nlohmann::json out = {{"space", space->name()}, {"sizes", o.to_json()}};
   if (supernet) {
     describe_supernet(*space, o, out);

@@ -73,6 +73,9 @@ std::vector<nlohmann::json> config_layers(const po::variables_map& vm, const std
 /// what is computed). ConfigError when DIR holds no run.
 std::vector<nlohmann::json> resume_layers(const po::variables_map& vm);
 
+/// Whether any of add_network_size_options' flags was given.
+bool network_sizes_given(const po::variables_map& vm);
+
 /// Network size flags of `nas show` and `nas profile`: --C, --layers,
 /// --cells-per-stage, --classes, --in-channels, --input-size.
 void add_network_size_options(po::options_description& desc);

@@ -152,6 +152,14 @@ void add_network_size_options(po::options_description& desc) {
       ("input-size", po::value<int64_t>()->default_value(32), "input height = width");
 }
 
+bool network_sizes_given(const po::variables_map& vm) {
+  for (const char* flag : {"C", "layers", "cells-per-stage", "width-mult", "classes",
+                           "in-channels", "input-size"}) {
+    if (vm.count(flag) != 0 && !vm[flag].defaulted()) return true;
+  }
+  return false;
+}
+
 search_space::NetworkOptions network_sizes(const po::variables_map& vm,
                                            search_space::NetworkOptions o) {
   if (vm.count("C") != 0) o.C = vm["C"].as<int64_t>();
