@@ -27,7 +27,8 @@ void register_builtin_spaces(SpaceRegistry& r) {
        "no skip"}};
   for (const auto& [variant, help] : chains) {
     const auto name = "chain_" + variant;
-    r.add(name, help, ChainSpace::options_table().schema(),
+    const auto& table = builtin_chain_tables().at(variant);
+    r.add(name, help + "\n    " + chain_table_summary(table), ChainSpace::options_table().schema(),
           [name = name, variant = variant](const nlohmann::json& o) {
             return std::make_unique<ChainSpace>(name, variant, o);
           });

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/nn/functional.h>
 
 #include "core/error.h"
@@ -80,6 +81,18 @@ ChainMacro ChainMacro::for_input(int64_t input_size) const {
     }
   }
   return m;
+}
+
+std::string chain_table_summary(const ChainMacro& m) {
+  std::vector<std::string> stages;
+  for (const auto& st : m.stages) {
+    stages.push_back(fmt::format("{}x{}{}", st.channels, st.blocks,
+                                 st.stride == 1 ? "" : fmt::format("/{}", st.stride)));
+  }
+  return fmt::format("stem {}/{}{}, stages {}, mix {}, {}", m.stem, m.stem_stride,
+                     m.first_op.empty() ? "" : fmt::format(", first {} {}", m.first_op,
+                                                           m.first_channels),
+                     fmt::join(stages, " "), m.feature_mix, m.activation);
 }
 
 double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride) {

@@ -86,6 +86,10 @@ nlohmann::json chain_table_to_json(const ChainMacro& m);
 ChainMacro chain_table_from_json(const nlohmann::json& j, const ChainMacro& base,
                                  const std::string& where);
 
+/// One line of the table: "stem 32/2, first mb1_k3 16, stages 24x4/2
+/// 40x4/2 ..., mix 1280, relu6" (channels x blocks / stride).
+std::string chain_table_summary(const ChainMacro& m);
+
 /// The built-in tables by name: the search spaces' (proxyless, fairnas)
 /// and the published networks' (mobilenet_v2, mnasnet_b1, proxyless_mobile,
 /// proxyless_cpu, proxyless_gpu), as their reference code defines them.

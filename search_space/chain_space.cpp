@@ -77,7 +77,7 @@ const core::OptionTable<ChainSpaceOptions>& ChainSpace::options_table() {
   static const auto table = [] {
     core::OptionTable<ChainSpaceOptions> t;
     t.add("table", &ChainSpaceOptions::table,
-          "keys over the variant's table (nas list spaces shows it): stem, stages, candidates, ...");
+          "keys over the variant's table (above; every key: docs/spaces.md): stem, stages, candidates, ...");
     t.add("file", &ChainSpaceOptions::file, "a JSON file of table keys, laid over `table`");
     return t;
   }();
