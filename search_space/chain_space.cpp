@@ -13,20 +13,6 @@ namespace nas::search_space {
 
 namespace {
 
-/// `zero` in a chain supernet: never computed (the block's residual makes
-/// it the identity).
-class ChainZeroImpl : public CandidateOpImpl {
- public:
-  ChainZeroImpl(int64_t c_out, int64_t stride) : c_out_(c_out), stride_(stride) {}
-  torch::Tensor forward(const torch::Tensor& x) override {
-    return torch::zeros(op_output_shape(x, c_out_, stride_), x.options());
-  }
-  bool is_zero() const override { return true; }
-
- private:
-  int64_t c_out_, stride_;
-};
-
 OpFamily chain_family(const ChainMacro& m, const std::vector<std::string>& columns) {
   OpFamily f;
   f.name = "chain:" + m.name;
@@ -34,9 +20,8 @@ OpFamily chain_family(const ChainMacro& m, const std::vector<std::string>& colum
   for (const auto& name : columns) {
     const auto b = parse_block_op(name);
     if (b.zero()) {
-      f.factories[name] = [](const OpArgs& a) {
-        return std::make_shared<ChainZeroImpl>(a.c_out, a.stride);
-      };
+      // Never computed: the block's residual makes it the identity.
+      f.factories[name] = [](const OpArgs& a) { return make_zero_op(a.c_out, a.stride); };
     } else {
       f.factories[name] = [m, b](const OpArgs& a) {
         return std::make_shared<MBConvImpl>(a.c_in, a.c_out, b.kernel, a.stride, b.expansion, m);

@@ -105,6 +105,14 @@ class ZeroImpl : public CandidateOpImpl {
   int64_t c_out_, stride_;
 };
 
+}  // namespace
+
+CandidateOp make_zero_op(int64_t c_out, int64_t stride) {
+  return std::make_shared<ZeroImpl>(c_out, stride);
+}
+
+namespace {
+
 class IdentityImpl : public CandidateOpImpl {
  public:
   torch::Tensor forward(const torch::Tensor& x) override { return x; }

@@ -88,6 +88,10 @@ struct OpFamily {
   }
 };
 
+/// The `none`/`zero` op: never computed (is_zero); zeros of the output
+/// shape where something asks for its value.
+CandidateOp make_zero_op(int64_t c_out, int64_t stride);
+
 /// The DARTS ops (quark0/darts `operations.py`): none, max_pool_3x3,
 /// avg_pool_3x3, skip_connect, sep_conv_3x3/5x5/7x7, dil_conv_3x3/5x5,
 /// conv_7x1_1x7. `order` is the 8 searchable PRIMITIVES.
