@@ -48,9 +48,10 @@ void check_objective(const nlohmann::json& s) {
   const auto& lat = s.at("latency");
   for (const char* key : {"lambda", "target_ms", "beta", "max_ms"}) at_least(lat, "latency", key, 0);
   const auto mode = core::option<std::string>(lat, "mode");
-  if (mode != "auto" && mode != "additive" && mode != "proxyless") {
+  if (mode != "auto" && mode != "additive" && mode != "proxyless" && mode != "fbnet") {
     throw ConfigError(fmt::format(
-        "objective.latency.mode: expected \"auto\", \"additive\" or \"proxyless\", found \"{}\"",
+        "objective.latency.mode: expected \"auto\", \"additive\", \"proxyless\" or \"fbnet\", "
+        "found \"{}\"",
         mode));
   }
   const auto target = core::option<double>(lat, "target_ms");
@@ -93,7 +94,9 @@ CostObjective CostObjective::from_config(const nlohmann::json& section,
     t.table = load_latency_table(space, spec, core::option<std::string>(lat, "data"));
     t.lambda = core::option<double>(lat, "lambda");
     t.mode = core::option<std::string>(lat, "mode");
-    if (t.mode == "auto") t.mode = strategy == "proxyless" ? "proxyless" : "additive";
+    if (t.mode == "auto") {
+      t.mode = strategy == "proxyless" || strategy == "fbnet" ? strategy : "additive";
+    }
     t.beta = core::option<double>(lat, "beta");
     t.max = core::option<double>(lat, "max_ms");
     t.target = core::option<double>(lat, "target_ms");
@@ -104,12 +107,12 @@ CostObjective CostObjective::from_config(const nlohmann::json& section,
                                               torch::kFloat64))
                      .item<double>();
     }
-    if (t.mode == "proxyless" && t.lambda > 0 && t.target <= 1.01) {
+    if (t.mode != "additive" && t.lambda > 0 && t.target <= 1.01) {
       throw ConfigError(fmt::format(
-          "objective.latency: the proxyless form needs latencies above 1 ms (it divides by log "
-          "target_ms); the target is {:.3f} ms. Use mode \"additive\", or a table in a "
+          "objective.latency: the {} form needs latencies above 1 ms (it takes log E); the "
+          "target (target_ms, or uniform choices' expected latency) is {:.3f} ms. Use mode \"additive\", or a table in a "
           "slower setting",
-          t.target));
+          t.mode, t.target));
     }
     o.terms_.push_back(std::move(t));
   }
@@ -157,6 +160,8 @@ torch::Tensor CostObjective::apply(const torch::Tensor& loss, const torch::Tenso
     if (t.mode == "proxyless") {
       factor = factor * torch::pow(torch::log(torch::clamp_min(e, 1.01)) / std::log(t.target),
                                    t.lambda * t.beta);
+    } else if (t.mode == "fbnet") {
+      factor = factor * t.lambda * torch::pow(torch::log(torch::clamp_min(e, 1.01)), t.beta);
     } else {
       extra = extra + t.lambda * e;
     }
@@ -200,6 +205,8 @@ std::vector<std::string> CostObjective::describe() const {
       how = "reported only (lambda 0)";
     } else if (t.mode == "proxyless") {
       how = fmt::format("loss * (log E / log {:.3f})^({} * {})", t.target, t.lambda, t.beta);
+    } else if (t.mode == "fbnet") {
+      how = fmt::format("loss * {} * (log E)^{}", t.lambda, t.beta);
     } else {
       how = fmt::format("loss + {} * E", t.lambda);
     }

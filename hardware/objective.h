@@ -15,7 +15,7 @@ namespace nas::hardware {
 ///
 ///   latency: {table: "" | FILE | "published:DEVICE", data: "" (the
 ///             published CSV; "" = default_latency_data()), lambda: 0,
-///             mode: "auto" | "additive" | "proxyless", target_ms: 0 (auto:
+///             mode: "auto" | "additive" | "proxyless" | "fbnet", target_ms: 0 (auto:
 ///             the expected latency of uniform probabilities), beta: 0.3,
 ///             max_ms: 0 (no limit)}
 ///   flops:   {lambda: 0, max_m: 0}   (millions of multiply-adds, SNAS formulas)
@@ -31,7 +31,7 @@ struct CostTerm {
   std::string name;   ///< latency | flops | params
   CostTable table;
   double lambda = 0;
-  std::string mode = "additive";  ///< additive | proxyless
+  std::string mode = "additive";  ///< additive | proxyless | fbnet
   double target = 0;  ///< proxyless: the reference value (table units)
   double beta = 0;
   double max = 0;     ///< selections: hard limit (0: none)
@@ -45,6 +45,9 @@ struct CostTerm {
 /// - proxyless (ProxylessNAS `mul#log`): loss * (log E / log target)^(lambda
 ///   * beta), E clamped at >= 1.01 (the log must stay positive); lambda 1
 ///   is the reference's form, lambda 0 switches it off;
+/// - fbnet (FBNet's `CE * alpha * log(LAT)^beta`): loss * lambda * (log
+///   E)^beta, E the whole network's expected latency (the table's fixed
+///   part included), clamped at >= 1.01 ms;
 /// - selections (random_ws, FairNAS): accuracy - lambda * cost(arch), and
 ///   architectures over `max` rank below every one within it.
 /// A table with lambda 0 and no limit is reported but changes nothing.
@@ -52,7 +55,7 @@ class CostObjective {
  public:
   CostObjective() = default;
   /// From the resolved section. `strategy` resolves mode "auto" (proxyless
-  /// for the proxyless strategy, additive otherwise); `sizes` are the
+  /// for the proxyless strategy, fbnet for fbnet, additive otherwise); `sizes` are the
   /// stand-alone network's sizes for the FLOPs and parameter tables.
   static CostObjective from_config(const nlohmann::json& section,
                                    const search_space::SearchSpace& space,

@@ -135,6 +135,7 @@ std::vector<OpSite> find_op_sites(search_space::SupernetImpl& net, const torch::
     OpSite site;
     site.decision = decision;
     site.input_shape = op->last_input_shape();  // [N, C, H, W]
+    for (int64_t j = 0; j < op->size(); ++j) site.zero.push_back(op->op(j).is_zero());
     for (int64_t j = 0; j < op->size(); ++j) {
       if (op->op(j).is_zero()) continue;
       const auto out = op->op(j).forward(torch::zeros(site.input_shape, x.options()));
@@ -191,8 +192,9 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   using Key = std::tuple<std::string, std::vector<int64_t>, int64_t, int64_t>;
   std::map<Key, int64_t> uses;
   for (const auto& site : sites) {
-    for (const auto& op : table.candidates) {
-      if (!never_runs(op)) ++uses[{op, site.input_shape, site.stride, site.c_out}];
+    for (size_t k = 0; k < table.candidates.size(); ++k) {
+      if (site.zero[k]) continue;
+      ++uses[{table.candidates[k], site.input_shape, site.stride, site.c_out}];
     }
   }
   struct Entry {
@@ -206,7 +208,7 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   torch::NoGradGuard guard;
   for (const auto& [key, count] : uses) {
     const auto& [name, shape, stride, c_out] = key;
-    Entry e{key, count, make_op(family, name, {0, shape, stride, c_out}), {}, {}};
+    Entry e{key, count, make_op(family, name, {0, shape, stride, c_out, {}}), {}, {}};
     e.op->to(o.device);
     e.op->eval();
     e.x = torch::randn(with_batch(shape, o.batch), torch::TensorOptions(o.device));
@@ -254,9 +256,8 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   for (const auto& site : sites) {
     for (size_t k = 0; k < table.candidates.size(); ++k) {
       const auto& op = table.candidates[k];
-      if (never_runs(op)) continue;
-      table.cost[site.decision][k] +=
-          timings.at({op, site.input_shape, site.stride, site.c_out}).median_ms;
+      const auto t = timings.find({op, site.input_shape, site.stride, site.c_out});
+      if (t != timings.end()) table.cost[site.decision][k] += t->second.median_ms;
     }
   }
   table.fixed = fixed.median_ms - reference_cost(table, reference);
@@ -414,6 +415,7 @@ CostTable params_table(const SearchSpace& space, const NetworkOptions& sizes) {
   auto table = empty_table(space, o, "params", "M", "analytic");
   for (const auto& site : space_op_sites(space, o)) {
     for (size_t k = 0; k < table.candidates.size(); ++k) {
+      if (site.zero[k]) continue;
       const auto op = make_op(family, table.candidates[k], site);
       table.cost[site.decision][k] += static_cast<double>(count_parameters(*op)) / 1e6;
     }

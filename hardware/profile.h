@@ -23,6 +23,9 @@ struct OpSite {
   std::vector<int64_t> input_shape;
   int64_t stride = 1;
   int64_t c_out = 0;
+  /// Per candidate: never runs here (`none`, a chain's `zero`, FBNet's
+  /// `skip` on a residual block).
+  std::vector<bool> zero;
 };
 
 /// Every MixedOp of `net` with its input shape for input `x` (one eval-mode

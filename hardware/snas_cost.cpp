@@ -26,8 +26,9 @@ OpCost mbconv_cost(const search_space::BlockOp& b, int64_t c_in, int64_t c_out, 
   const double h2 = static_cast<double>(h * h);
   const double y = static_cast<double>((h + stride - 1) / stride), y2 = y * y;
   const bool expand = b.expansion != 1;
+  const double g = static_cast<double>(b.groups);
   OpCost cost;
-  cost.size = (expand ? C * M : 0) + M * k2 + M * out;
+  cost.size = (expand ? C * M / g : 0) + M * k2 + M * out / g;
   cost.flops = search_space::mbconv_macs(b, c_in, c_out, h, stride);
   cost.mac = (expand ? h2 * (C + M) : 0) + (h2 + y2) * M + y2 * (M + out) + cost.size;
   return cost;
@@ -42,6 +43,14 @@ OpCost snas_op_cost(const std::string& op, int64_t c_in, int64_t h, int64_t stri
   const double y2 = y * y;
   OpCost cost;
   if (op == "none" || op == "zero") return cost;
+  if (op == "skip") {  // a chain's: the identity (never runs) or a 1x1 projection
+    const double out = static_cast<double>(c_out > 0 ? c_out : c_in);
+    if (s1 && out == C) return cost;
+    cost.size = C * out;
+    cost.flops = cost.size * y2;
+    cost.mac = static_cast<double>(h * h) * C + y2 * out + cost.size;
+    return cost;
+  }
   if (op.rfind("mb", 0) == 0) {
     return mbconv_cost(search_space::parse_block_op(op), c_in, c_out > 0 ? c_out : c_in, h,
                        stride);
@@ -70,7 +79,7 @@ OpCost snas_op_cost(const std::string& op, int64_t c_in, int64_t h, int64_t stri
   } else {
     throw ConfigError(fmt::format(
         "SNAS resource penalty: no cost formula for op '{}' (known: none, pools, "
-        "skip_connect, sep_conv_kxk, dil_conv_kxk, nor_conv_kxk, mb<e>_k<k>, zero)",
+        "skip_connect, sep_conv_kxk, dil_conv_kxk, nor_conv_kxk, mb<e>_k<k>[_g<g>], skip, zero)",
         op));
   }
   return cost;

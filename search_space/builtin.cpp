@@ -24,7 +24,10 @@ void register_builtin_spaces(SpaceRegistry& r) {
        "expansion 3/6, plus zero where the block has a residual"},
       {"fairnas",
        "FairNAS chain (Chu et al., ICCV 2021): 19 MBConv blocks, kernel 3/5/7 x expansion 3/6, "
-       "no skip"}};
+       "no skip"},
+      {"fbnet",
+       "FBNet chain (Wu et al., CVPR 2019): 22 blocks x 9 candidates, kernel 3/5 x expansion "
+       "1/3/6, two grouped (g2), skip"}};
   for (const auto& [variant, help] : chains) {
     const auto name = "chain_" + variant;
     const auto& table = builtin_chain_tables().at(variant);

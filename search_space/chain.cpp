@@ -96,12 +96,17 @@ std::string chain_table_summary(const ChainMacro& m) {
 }
 
 double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride) {
+  const double y = static_cast<double>((h + stride - 1) / stride);
+  if (b.skip) {
+    return c_in == c_out && stride == 1 ? 0 : y * y * static_cast<double>(c_in * c_out);
+  }
   if (b.zero()) return 0;
   const double mid = static_cast<double>(c_in * b.expansion);
   const double h2 = static_cast<double>(h * h);
-  const double y = static_cast<double>((h + stride - 1) / stride);
-  const double expand = b.expansion == 1 ? 0 : h2 * static_cast<double>(c_in) * mid;
-  return expand + y * y * mid * static_cast<double>(b.kernel * b.kernel + c_out);
+  const double g = static_cast<double>(b.groups);
+  const double expand = b.expansion == 1 ? 0 : h2 * static_cast<double>(c_in) * mid / g;
+  return expand + y * y * mid * (static_cast<double>(b.kernel * b.kernel) +
+                                 static_cast<double>(c_out) / g);
 }
 
 double chain_macs(const ChainMacro& table, const std::vector<std::string>& ops,
@@ -128,25 +133,29 @@ double chain_macs(const ChainMacro& table, const std::vector<std::string>& ops,
 
 BlockOp parse_block_op(const std::string& op) {
   if (op == "zero") return {};
-  static const std::regex form("mb([1-9])_k([357])");
+  if (op == "skip") return {0, 0, 1, true};
+  static const std::regex form("mb([1-9])_k([357])(_g([2-8]))?");
   std::smatch m;
   if (!std::regex_match(op, m, form)) {
     throw ConfigError(fmt::format(
         "unknown block op '{}'; expected mb{{E}}_k{{K}} (expansion E 1-9, kernel K 3, 5 or 7, "
-        "e.g. mb6_k3) or zero",
+        "e.g. mb6_k3), mb{{E}}_k{{K}}_g{{G}} (1x1 convs in G = 2-8 groups, e.g. mb1_k3_g2), "
+        "skip or zero",
         op));
   }
-  return {std::stoll(m[1].str()), std::stoll(m[2].str())};
+  return {std::stoll(m[1].str()), std::stoll(m[2].str()),
+          m[4].matched ? std::stoll(m[4].str()) : 1, false};
 }
 
 namespace {
 
-nn::Conv2d conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t groups) {
+nn::Conv2d conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t groups,
+                bool bias = false) {
   return nn::Conv2d(nn::Conv2dOptions(c_in, c_out, kernel)
                         .stride(stride)
                         .padding(kernel / 2)
                         .groups(groups)
-                        .bias(false));
+                        .bias(bias));
 }
 
 nn::BatchNorm2d bn(int64_t c, const ChainMacro& m) {
@@ -157,31 +166,57 @@ torch::Tensor act(const torch::Tensor& x, bool relu6) {
   return relu6 ? torch::clamp(x, 0, 6) : torch::relu(x);
 }
 
+/// ShuffleNet's channel shuffle: [N, g * c, H, W] -> groups interleaved.
+torch::Tensor shuffle_channels(const torch::Tensor& x, int64_t groups) {
+  const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  return x.view({n, groups, c / groups, h, w}).transpose(1, 2).reshape({n, c, h, w});
+}
+
+void check_groups(int64_t groups, int64_t c_in, int64_t mid, int64_t c_out) {
+  if (c_in % groups != 0 || mid % groups != 0 || c_out % groups != 0) {
+    throw ConfigError(fmt::format(
+        "MBConv with {} groups: expected channels divisible by {}, found {} -> {} -> {}", groups,
+        groups, c_in, mid, c_out));
+  }
+}
+
 }  // namespace
 
-MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride,
-                       int64_t expansion, const ChainMacro& macro)
-    : kernel_(kernel), stride_(stride), relu6_(macro.activation == "relu6") {
-  const int64_t mid = c_in * expansion;
-  if (expansion != 1) {
-    expand_ = register_module("expand", conv(c_in, mid, 1, 1, 1));
+MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, const BlockOp& op, int64_t stride,
+                       const ChainMacro& macro)
+    : kernel_(op.kernel),
+      stride_(stride),
+      groups_(op.groups),
+      relu6_(macro.activation == "relu6"),
+      fused_(op.groups == 1 && !macro.conv_bias) {
+  const int64_t mid = c_in * op.expansion;
+  const bool bias = macro.conv_bias;
+  check_groups(groups_, c_in, mid, c_out);
+  if (op.expansion != 1) {
+    expand_ = register_module("expand", conv(c_in, mid, 1, 1, groups_, bias));
     expand_bn_ = register_module("expand_bn", bn(mid, macro));
   }
-  depthwise_ = register_module("depthwise", conv(mid, mid, kernel, stride, mid));
+  depthwise_ = register_module("depthwise", conv(mid, mid, kernel_, stride, mid, bias));
   depthwise_bn_ = register_module("depthwise_bn", bn(mid, macro));
-  project_ = register_module("project", conv(mid, c_out, 1, 1, 1));
+  project_ = register_module("project", conv(mid, c_out, 1, 1, groups_, bias));
   project_bn_ = register_module("project_bn", bn(c_out, macro));
+}
+
+torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
+  return fused_ ? forward_scaled(x, {}) : forward_modules(x);
 }
 
 torch::Tensor MBConvImpl::forward_modules(const torch::Tensor& x) {
   auto h = x;
   if (expand_) h = act(expand_bn_->forward(expand_->forward(h)), relu6_);
+  if (groups_ > 1) h = shuffle_channels(h, groups_);
   h = act(depthwise_bn_->forward(depthwise_->forward(h)), relu6_);
   return project_bn_->forward(project_->forward(h));
 }
 
 torch::Tensor MBConvImpl::forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
   using kernels::Activation;
+  if (!fused_) return w.defined() ? forward_modules(x) * w : forward_modules(x);
   const auto a = relu6_ ? Activation::relu6 : Activation::relu;
   std::vector<kernels::ConvBnUnit> units;
   if (expand_) {
@@ -194,6 +229,26 @@ torch::Tensor MBConvImpl::forward_scaled(const torch::Tensor& x, const torch::Te
   units.push_back(kernels::conv_bn_unit(project_, 1, 0, project_bn_));
   units.back().act = a;
   return kernels::relu_conv_bn(x, units, is_training(), w);
+}
+
+SkipProjectionImpl::SkipProjectionImpl(int64_t c_in, int64_t c_out, int64_t stride,
+                                       const ChainMacro& macro)
+    : relu6_(macro.activation == "relu6") {
+  conv_ = register_module("conv", conv(c_in, c_out, 1, stride, 1));
+  bn_ = register_module("bn", bn(c_out, macro));
+}
+
+torch::Tensor SkipProjectionImpl::forward(const torch::Tensor& x) {
+  return act(bn_->forward(conv_->forward(x)), relu6_);
+}
+
+CandidateOp make_block_op(const BlockOp& op, int64_t c_in, int64_t c_out, int64_t stride,
+                          const ChainMacro& macro) {
+  if (op.mbconv()) return std::make_shared<MBConvImpl>(c_in, c_out, op, stride, macro);
+  if (op.skip && (c_in != c_out || stride != 1)) {
+    return std::make_shared<SkipProjectionImpl>(c_in, c_out, stride, macro);
+  }
+  return nullptr;  // zero, or skip where the block's residual makes it the identity
 }
 
 namespace {
@@ -211,15 +266,18 @@ class ChainSkeleton {
     relu6_ = m.activation == "relu6";
     dropout_ = m.dropout;
     const int64_t stem = m.stem_channels();
-    stem_ = owner.register_module("stem", conv(o.in_channels, stem, 3, m.stem_stride, 1));
+    stem_ = owner.register_module("stem",
+                                  conv(o.in_channels, stem, 3, m.stem_stride, 1, m.conv_bias));
     stem_bn_ = owner.register_module("stem_bn", bn(stem, m));
     int64_t c = stem;
     if (!m.first_op.empty()) {
       const auto b = parse_block_op(m.first_op);
-      if (b.zero()) throw ConfigError(fmt::format("chain {}: first_op may not be zero", m.name));
+      if (!b.mbconv()) {
+        throw ConfigError(fmt::format("chain {}: first_op must be an MBConv op", m.name));
+      }
       first_residual_ = c == m.first_out();
-      first_ = owner.register_module(
-          "first", std::make_shared<MBConvImpl>(c, m.first_out(), b.kernel, 1, b.expansion, m));
+      first_ = owner.register_module("first",
+                                     std::make_shared<MBConvImpl>(c, m.first_out(), b, 1, m));
       c = m.first_out();
     }
     for (int64_t i = 0; i < m.num_blocks(); ++i) {
@@ -228,7 +286,7 @@ class ChainSkeleton {
     }
     if (m.feature_mix > 0) {
       const int64_t mix = m.mix_channels();
-      mix_ = owner.register_module("feature_mix", conv(c, mix, 1, 1, 1));
+      mix_ = owner.register_module("feature_mix", conv(c, mix, 1, 1, 1, m.conv_bias));
       mix_bn_ = owner.register_module("feature_mix_bn", bn(mix, m));
       c = mix;
     }
@@ -288,12 +346,8 @@ class ChainNetworkImpl : public NetworkImpl {
                       ChainBlock block;
                       block.residual = m.residual(i);
                       if (b.zero() && !block.residual) throw_zero_without_residual(m, i);
-                      if (!b.zero()) {
-                        block.op = register_module(
-                            fmt::format("block{}", i),
-                            std::make_shared<MBConvImpl>(c_in, c_out, b.kernel, stride,
-                                                         b.expansion, m));
-                      }
+                      block.op = make_block_op(b, c_in, c_out, stride, m);
+                      if (block.op) register_module(fmt::format("block{}", i), block.op);
                       blocks_.push_back(block);
                     });
   }
@@ -301,7 +355,7 @@ class ChainNetworkImpl : public NetworkImpl {
   std::pair<torch::Tensor, torch::Tensor> forward_aux(const torch::Tensor& x) override {
     auto h = skeleton_.stem(x);
     for (const auto& b : blocks_) {
-      if (!b.op) continue;  // zero on a residual block: identity
+      if (!b.op) continue;  // zero or skip on a residual block: identity
       const auto y = b.op->forward(h);
       h = b.residual ? h + y : y;
     }
@@ -327,6 +381,7 @@ class ChainSupernetImpl : public SupernetImpl {
                       args.c_out = c_out;
                       args.stride = stride;
                       args.search = true;
+                      args.residual = m.residual(i);
                       auto op = register_module(fmt::format("block{}", i),
                                                 make_mixed_op(family, args));
                       add_mixed_op(i, op);

@@ -43,6 +43,9 @@ struct ChainMacro {
   std::vector<ChainStage> stages;
   int64_t feature_mix = 1280;
   std::string activation = "relu6";  ///< "relu6" | "relu"
+  /// Every conv (stem, blocks, feature mix) with a bias (mobile-vision's
+  /// FBNet-A/B/C definitions); the skip projection never has one.
+  bool conv_bias = false;
   double width_mult = 1.0;
   double dropout = 0.0;
   double bn_momentum = 0.1;
@@ -90,9 +93,10 @@ ChainMacro chain_table_from_json(const nlohmann::json& j, const ChainMacro& base
 /// 40x4/2 ..., mix 1280, relu6" (channels x blocks / stride).
 std::string chain_table_summary(const ChainMacro& m);
 
-/// The built-in tables by name: the search spaces' (proxyless, fairnas)
-/// and the published networks' (mobilenet_v2, mnasnet_b1, proxyless_mobile,
-/// proxyless_cpu, proxyless_gpu), as their reference code defines them.
+/// The built-in tables by name: the search spaces' (proxyless, fairnas,
+/// fbnet) and the published networks' (mobilenet_v2, mnasnet_b1,
+/// proxyless_mobile, proxyless_cpu, proxyless_gpu, fbnet_a, fbnet_b,
+/// fbnet_c), as their reference code defines them.
 const std::map<std::string, ChainMacro>& builtin_chain_tables();
 
 /// The reference's channel rounding (ProxylessNAS / torchvision
@@ -101,19 +105,27 @@ const std::map<std::string, ChainMacro>& builtin_chain_tables();
 int64_t make_divisible(double v, int64_t divisor = 8);
 
 /// A block op by name: "mb{e}_k{k}" (MBConv, expansion e, depthwise kernel
-/// k), "zero" (the block is skipped: identity where the block has a
-/// residual).
+/// k), "mb{e}_k{k}_g{g}" (FBNet's group variant: both 1x1 convs in g
+/// groups, a channel shuffle before the depthwise conv), "zero" (the block
+/// is skipped: identity where the block has a residual) and "skip" (FBNet:
+/// the identity where the block has a residual, else a 1x1 conv -> BN ->
+/// activation at the block's stride and width).
 struct BlockOp {
-  int64_t expansion = 0;  ///< 0: zero
+  int64_t expansion = 0;  ///< 0: zero or skip
   int64_t kernel = 0;
-  bool zero() const { return expansion == 0; }
+  int64_t groups = 1;
+  bool skip = false;
+  bool zero() const { return expansion == 0 && !skip; }
+  bool mbconv() const { return expansion > 0; }
 };
 /// ConfigError naming the op and the valid forms otherwise.
 BlockOp parse_block_op(const std::string& op);
 
-/// Multiply-adds of an MBConv block's convolutions on an h x h input (the
-/// expansion, the depthwise conv at `stride`, the projection; BatchNorm and
-/// activations not counted, as torchvision's and the papers' FLOPs do not).
+/// Multiply-adds of a block op's convolutions on an h x h input (MBConv:
+/// the expansion, the depthwise conv at `stride`, the projection, the 1x1
+/// convs divided by their groups; skip: its projection, if any; BatchNorm
+/// and activations not counted, as torchvision's and the papers' FLOPs do
+/// not).
 double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride);
 
 /// Multiply-adds of the whole stand-alone chain network (`m` at its width,
@@ -129,30 +141,52 @@ double chain_macs(const ChainMacro& m, const std::vector<std::string>& ops,
 /// No residual here: the block adds it (`ChainBlock`).
 class MBConvImpl : public CandidateOpImpl {
  public:
-  MBConvImpl(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride, int64_t expansion,
+  MBConvImpl(int64_t c_in, int64_t c_out, const BlockOp& op, int64_t stride,
              const ChainMacro& macro);
   /// The block as one fused node (`kernels::relu_conv_bn`: naskit's
   /// depthwise and 1x1 kernels, three activation tensors kept instead of
   /// ten): what the supernet, the stand-alone network and the profiler run.
-  torch::Tensor forward(const torch::Tensor& x) override { return forward_scaled(x, {}); }
+  /// Grouped 1x1 convs or conv biases (FBNet's) run as module calls.
+  torch::Tensor forward(const torch::Tensor& x) override;
   /// `forward(x) * w` with `w` folded into the last BatchNorm.
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
   /// The same block as plain module calls (the reference the fused node is
   /// tested against).
   torch::Tensor forward_modules(const torch::Tensor& x);
-  bool folds_weight() const override { return true; }
+  bool folds_weight() const override { return fused_; }
 
  private:
   torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, project_{nullptr};
   torch::nn::BatchNorm2d expand_bn_{nullptr}, depthwise_bn_{nullptr}, project_bn_{nullptr};
-  int64_t kernel_, stride_;
+  int64_t kernel_, stride_, groups_;
+  bool relu6_, fused_;
+};
+
+/// FBNet's `skip` where the block changes width or stride
+/// (mobile-vision's `Identity`): 1x1 conv at the stride (no bias) -> BN ->
+/// activation.
+class SkipProjectionImpl : public CandidateOpImpl {
+ public:
+  SkipProjectionImpl(int64_t c_in, int64_t c_out, int64_t stride, const ChainMacro& macro);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
   bool relu6_;
 };
 
+/// The op of a searchable block as the block computes it: MBConv; skip's
+/// projection where the block changes width or stride; null where nothing
+/// runs — zero, and skip on a block that keeps its shape (the identity: the
+/// block's residual adds the input back, or the block passes it on).
+CandidateOp make_block_op(const BlockOp& op, int64_t c_in, int64_t c_out, int64_t stride,
+                          const ChainMacro& macro);
+
 /// The stand-alone network of a chain: `ops` names each searchable block's
-/// op in order (ConfigError when the count differs, an op is unknown, or a
+/// op in order (ConfigError when the count differs, an op is unknown, a
 /// `zero` stands where the block has no residual — stride 2 or a change of
-/// width).
+/// width — or groups do not divide a 1x1 conv's channels).
 Network build_chain_network(const ChainMacro& macro, const std::vector<std::string>& ops,
                             const NetworkOptions& options);
 

@@ -19,14 +19,13 @@ OpFamily chain_family(const ChainMacro& m, const std::vector<std::string>& colum
   f.order = columns;
   for (const auto& name : columns) {
     const auto b = parse_block_op(name);
-    if (b.zero()) {
-      // Never computed: the block's residual makes it the identity.
-      f.factories[name] = [](const OpArgs& a) { return make_zero_op(a.c_out, a.stride); };
-    } else {
-      f.factories[name] = [m, b](const OpArgs& a) {
-        return std::make_shared<MBConvImpl>(a.c_in, a.c_out, b.kernel, a.stride, b.expansion, m);
-      };
-    }
+    f.factories[name] = [m, b](const OpArgs& a) {
+      if (auto op = make_block_op(b, a.c_in, a.c_out, a.stride, m)) return op;
+      // skip on a block of unchanged shape: the identity, unless the block's
+      // residual already adds the input (a small input's stride-1 stage
+      // keeps its table's residuals: none); zero never runs.
+      return b.skip && !a.residual ? make_identity_op() : make_zero_op(a.c_out, a.stride);
+    };
   }
   return f;
 }
@@ -40,6 +39,7 @@ double supernet_weights(const ChainMacro& m, const std::vector<std::string>& col
       const auto b = parse_block_op(c);
       const double mid = static_cast<double>(m.block_in(i) * b.expansion);
       n += mid * static_cast<double>(m.block_in(i) + b.kernel * b.kernel + m.block_channels(i));
+      if (b.skip) n += static_cast<double>(m.block_in(i) * m.block_channels(i));
     }
   }
   return n;
@@ -308,9 +308,11 @@ std::string ChainSpace::describe(const Architecture& arch, const NetworkOptions&
     const auto n = static_cast<int64_t>(i);
     out += fmt::format("  block {:<3} {:<10}  {:>4} -> {:<4} stride {}{}\n", i, ops[i],
                        m.block_in(n), m.block_channels(n), m.block_stride(n),
-                       ops[i] == "zero" ? "  (skipped: identity)"
-                       : m.residual(n)  ? "  + input"
-                                        : "");
+                       (ops[i] == "zero" || ops[i] == "skip") && m.residual(n)
+                           ? "  (skipped: identity)"
+                       : ops[i] == "skip" ? "  (1x1 projection)"
+                       : m.residual(n)    ? "  + input"
+                                          : "");
   }
   if (m.mix_channels() > 0) {
     out += fmt::format("  head      conv 1x1    {:>4} -> {:<4} pool, dropout {}, linear -> {}\n",
@@ -339,7 +341,8 @@ std::string ChainSpace::to_dot(const Architecture& arch) const {
     out += fmt::format("  b{} [label=\"{}\\n{} -> {}{}\"{}];\n", i, ops[i], table->block_in(n),
                        table->block_channels(n),
                        table->block_stride(n) == 2 ? ", /2" : "",
-                       ops[i] == "zero" ? ", style=dashed" : ", style=filled, fillcolor=lightblue");
+                       ops[i] == "zero" || ops[i] == "skip" ? ", style=dashed"
+                                                            : ", style=filled, fillcolor=lightblue");
     out += fmt::format("  {} -> b{};\n", prev, i);
     prev = fmt::format("b{}", i);
   }

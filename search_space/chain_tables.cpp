@@ -78,13 +78,37 @@ ChainMacro mnasnet_b1_table() {
   return m;
 }
 
+/// FBNet's macro (Wu et al., CVPR 2019, Table 1; facebookresearch/
+/// mobile-vision `fbnet_modeldef_cls_fbnet.py`): stem 3x3 stride 2 -> 16,
+/// no fixed block, 22 searchable blocks (16 x1 | 24 x4 s2 | 32 x4 s2 | 64 x4
+/// s2 | 112 x4 | 184 x4 s2 | 352 x1), 1x1 -> 1984, ReLU, no dropout; the
+/// paper's 9 candidates (Table 2): kernel {3,5} x expansion {1,3,6}, the
+/// expansion-1 ones also with 2 groups, and skip. The published nets
+/// (`mix` 1504 for FBNet-A) have a bias on every conv, as mobile-vision's.
+ChainMacro fbnet_table(std::string name, int64_t mix, bool conv_bias) {
+  ChainMacro m;
+  m.name = std::move(name);
+  m.stem = 16;
+  m.first_op = "";
+  m.stages = {{16, 1, 1},  {24, 4, 2},  {32, 4, 2}, {64, 4, 2},
+              {112, 4, 1}, {184, 4, 2}, {352, 1, 1}};
+  m.feature_mix = mix;
+  m.activation = "relu";
+  m.conv_bias = conv_bias;
+  m.candidates = {"mb1_k3", "mb1_k3_g2", "mb3_k3", "mb6_k3", "mb1_k5",
+                  "mb1_k5_g2", "mb3_k5", "mb6_k5", "skip"};
+  return m;
+}
+
 std::map<std::string, ChainMacro> build_tables() {
   std::map<std::string, ChainMacro> t;
   for (auto m : {proxyless_table("proxyless", 32, 16, 1280, {24, 40, 80, 96, 192, 320}),
                  proxyless_table("proxyless_mobile", 32, 16, 1280, {32, 40, 80, 96, 192, 320}),
                  proxyless_table("proxyless_cpu", 40, 24, 1432, {32, 48, 88, 104, 216, 360}),
                  proxyless_table("proxyless_gpu", 40, 24, 1728, {32, 56, 112, 128, 256, 432}),
-                 fairnas_table(), mobilenet_v2_table(), mnasnet_b1_table()}) {
+                 fairnas_table(), mobilenet_v2_table(), mnasnet_b1_table(),
+                 fbnet_table("fbnet", 1984, false), fbnet_table("fbnet_a", 1504, true),
+                 fbnet_table("fbnet_b", 1984, true), fbnet_table("fbnet_c", 1984, true)}) {
     t.emplace(m.name, m);
   }
   return t;
@@ -116,6 +140,8 @@ const core::OptionTable<ChainMacro>& macro_table() {
           core::in_closed(0, 16384));
     t.add("activation", &ChainMacro::activation, "activation",
           core::one_of({"relu6", "relu"}));
+    t.add("conv_bias", &ChainMacro::conv_bias, "a bias on every conv (the skip projection's "
+          "excepted)");
     t.add("width_mult", &ChainMacro::width_mult, "width multiplier", core::in_closed(0.05, 4));
     t.add("dropout", &ChainMacro::dropout, "dropout before the classifier",
           core::in_half_open(0, 1));
@@ -141,9 +167,11 @@ void check_macro(const ChainMacro& m, const std::string& where) {
   }
   auto check_op = [&](const std::string& op, const std::string& key) {
     try {
-      if (parse_block_op(op).zero()) {
+      const auto b = parse_block_op(op);
+      if (b.zero()) {
         throw ConfigError("'zero' is not listed: \"zero\": true adds it where a block has a residual");
       }
+      if (key == "first_op" && !b.mbconv()) throw ConfigError("expected an MBConv op, found skip");
     } catch (const ConfigError& e) {
       throw ConfigError(fmt::format("{}.{}: {}", where, key, e.what()));
     }

@@ -119,6 +119,12 @@ class IdentityImpl : public CandidateOpImpl {
   bool is_identity() const override { return true; }
 };
 
+}  // namespace
+
+CandidateOp make_identity_op() { return std::make_shared<IdentityImpl>(); }
+
+namespace {
+
 /// 3x3 average (count_include_pad=False) or max pooling, padding 1,
 /// optionally followed by a BatchNorm (DARTS search cells).
 class PoolImpl : public CandidateOpImpl {

@@ -72,6 +72,9 @@ struct OpArgs {
   bool affine = true;
   bool track_running_stats = true;
   bool search = false;
+  /// Chains: the block adds its input back (its `zero` and `skip` never
+  /// run there).
+  bool residual = false;
 };
 
 using OpFactory = std::function<CandidateOp(const OpArgs&)>;
@@ -91,6 +94,8 @@ struct OpFamily {
 /// The `none`/`zero` op: never computed (is_zero); zeros of the output
 /// shape where something asks for its value.
 CandidateOp make_zero_op(int64_t c_out, int64_t stride);
+/// The identity op (DARTS's skip_connect at stride 1).
+CandidateOp make_identity_op();
 
 /// The DARTS ops (quark0/darts `operations.py`): none, max_pool_3x3,
 /// avg_pool_3x3, skip_connect, sep_conv_3x3/5x5/7x7, dil_conv_3x3/5x5,

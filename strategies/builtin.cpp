@@ -1,6 +1,7 @@
 #include "strategies/arch_list.h"
 #include "strategies/darts.h"
 #include "strategies/evolution.h"
+#include "strategies/fbnet.h"
 #include "strategies/gdas.h"
 #include "strategies/proxyless.h"
 #include "strategies/fairnas.h"
@@ -32,6 +33,10 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "GDAS (Dong & Yang, CVPR 2019): one hard Gumbel sample per edge, "
         "straight-through gradient, only the sampled op runs",
         Gdas::options_table().schema(), factory<Gdas>());
+  r.add("fbnet",
+        "FBNet (Wu et al., CVPR 2019): Gumbel-softmax mask over all ops with annealed "
+        "temperature, theta on a held-out split, loss CE * a * log(LAT)^b",
+        Fbnet::options_table().schema(), factory<Fbnet>());
   r.add("proxyless",
         "ProxylessNAS (Cai et al., ICLR 2019): binary gates, single-path "
         "weight steps, two-path alpha steps",

@@ -233,6 +233,7 @@ TEST(Search, DeclaredPassesPerStepAreTheCountedPasses) {
       {"proxyless", {{"warmup_epochs", 0}, {"arch_update_every", 2}}},
       {"fairnas", nlohmann::json::object()},
       {"random_ws", {{"eval_archs", 2}, {"epoch_eval_archs", 0}}},
+      {"fbnet", {{"warmup_epochs", 0}}},
   };
   for (const auto& [name, options] : strategies) {
     SCOPED_TRACE(name + " " + options.dump());
@@ -493,6 +494,7 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
     if (strategy == "fairnas" || strategy == "random_ws") {
       c["strategy"]["options"] = {{"eval_archs", 3}, {"epoch_eval_archs", 2}};
     }
+    if (strategy == "fbnet") c["strategy"]["options"] = {{"warmup_epochs", 1}};
     return resolve_config(search_defaults(), {c}, builtin_registries());
   };
   TempDir a, b, c;
@@ -515,7 +517,17 @@ INSTANTIATE_TEST_SUITE_P(
     AllStrategies, Conformance,
     ::testing::Combine(::testing::Values("darts", "nb201", "chain_proxyless"),
                        ::testing::Values("darts", "snas", "gdas", "proxyless",
-                                         "fairnas", "random_ws")),
+                                         "fairnas", "random_ws", "fbnet")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
+// FBNet's space (skip, grouped ops, conv-free identity blocks) under the
+// strategies that run every op, one op and a pool of ops.
+INSTANTIATE_TEST_SUITE_P(
+    FbnetSpace, Conformance,
+    ::testing::Combine(::testing::Values("chain_fbnet"),
+                       ::testing::Values("fbnet", "gdas", "proxyless", "fairnas")),
     [](const auto& info) {
       return std::get<0>(info.param) + "_" + std::get<1>(info.param);
     });
@@ -523,7 +535,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Conformance, CoversEveryRegisteredStrategy) {
   // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
-            (std::vector<std::string>{"darts", "fairnas", "gdas", "proxyless",
+            (std::vector<std::string>{"darts", "fairnas", "fbnet", "gdas", "proxyless",
                                       "random_ws", "snas"}));
   EXPECT_EQ(builtin_registries().trial_strategies.names(),
             (std::vector<std::string>{"evolution", "list", "random"}));

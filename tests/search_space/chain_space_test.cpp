@@ -37,7 +37,12 @@ NetworkOptions imagenet() {
 // torchvision's documented num_params (MobileNetV2, MNASNet-B1 1.0), the
 // assertions of osmr/imgclsmob `pytorchcv/models/proxylessnas.py` _test()
 // (ProxylessNAS Mobile/CPU/GPU) and the FairNAS README / a count of
-// xiaomi-automl/FairNAS `models/FairNAS_{A,B,C}.py` at 1000 classes.
+// xiaomi-automl/FairNAS `models/FairNAS_{A,B,C}.py` at 1000 classes, and
+// facebookresearch/mobile-vision's `fbnet_v2.fbnet("fbnet_a"|"fbnet_b"|
+// "fbnet_c")` (model_zoo, PyTorch 1.13), sum(p.numel()) of the built
+// model — every conv with a bias, as its arch defs say. The FBNet paper
+// states 4.3 M / 4.5 M / 5.5 M: B's 4,818,216 is mobile-vision's (its B
+// and C share the 1984-wide last conv; A's is 1504), not the paper's.
 TEST(ChainSpace, PublishedNetsParseRoundTripAndHaveTheReferenceCounts) {
   const auto s = space("chain_proxyless");
   for (const auto& [net, count] : std::vector<std::pair<std::string, int64_t>>{
@@ -48,7 +53,10 @@ TEST(ChainSpace, PublishedNetsParseRoundTripAndHaveTheReferenceCounts) {
            {"proxyless_gpu", 7119848},
            {"fairnas_a", 4651352},
            {"fairnas_b", 4506272},
-           {"fairnas_c", 4397864}}) {
+           {"fairnas_c", 4397864},
+           {"fbnet_a", 4321232},
+           {"fbnet_b", 4818216},
+           {"fbnet_c", 5592784}}) {
     SCOPED_TRACE(net);
     const auto text = published(net);
     ASSERT_FALSE(text.empty());
@@ -63,6 +71,22 @@ TEST(ChainSpace, PublishedNetsParseRoundTripAndHaveTheReferenceCounts) {
             2218512);
   half.width_mult = 5;
   EXPECT_THROW(s->build_network(s->parse(published("mnasnet_b1")), half), ConfigError);
+}
+
+// Multiply-adds of FBNet-A/B/C: a forward hook on every nn.Conv2d
+// (out.numel() * in/groups * k * k) of mobile-vision's model_zoo nets at
+// 1x3x224x224 (PyTorch 1.13); the paper states 249 M / 295 M / 375 M.
+TEST(ChainSpace, FbnetMultiplyAddsMatchMobileVision) {
+  for (const auto& [net, macs] : std::vector<std::pair<std::string, double>>{
+           {"fbnet_a", 244452664.0}, {"fbnet_b", 291004424.0}, {"fbnet_c", 378136224.0}}) {
+    SCOPED_TRACE(net);
+    const auto text = published(net);
+    const auto colon = text.find(':');
+    std::vector<std::string> ops;
+    std::stringstream in(text.substr(colon + 1, text.size() - colon - 2));
+    for (std::string op; std::getline(in, op, ',');) ops.push_back(op);
+    EXPECT_EQ(chain_macs(builtin_chain_tables().at(net), ops, imagenet()), macs);
+  }
 }
 
 TEST(ChainSpace, ProxylessDecisionsAllowZeroOnlyOnResidualBlocks) {

@@ -169,6 +169,31 @@ TEST(Chain, ZeroSkipsOnlyResidualBlocksAndBadOpsAreNamed) {
   EXPECT_THROW(build_chain_network(m, std::vector<std::string>(3, "mb6_k3"), imagenet()),
                ConfigError);
   EXPECT_EQ(parse_block_op("mb3_k7").kernel, 7);
+  EXPECT_EQ(parse_block_op("mb1_k5_g2").groups, 2);
+  EXPECT_TRUE(parse_block_op("skip").skip);
+  EXPECT_THROW(parse_block_op("mb1_k5_g9"), ConfigError);
+}
+
+// FBNet's skip: the identity where the block keeps width and stride, a
+// 1x1 conv -> BN -> ReLU otherwise; grouped MBConv shuffles the channels
+// (ShuffleNet's view-transpose-reshape, as mobile-vision's ChannelShuffle).
+TEST(Chain, SkipIsIdentityOrProjectionAndGroupsShuffle) {
+  ChainMacro m = builtin_chain_tables().at("fbnet");
+  EXPECT_EQ(make_block_op(parse_block_op("skip"), 16, 16, 1, m), nullptr);
+  const auto proj = make_block_op(parse_block_op("skip"), 16, 24, 2, m);
+  ASSERT_NE(proj, nullptr);
+  EXPECT_EQ(hardware::count_parameters(*proj), 16 * 24 + 2 * 24);
+  const auto y = proj->forward(torch::randn({2, 16, 8, 8}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 24, 4, 4}));
+  EXPECT_GE(y.min().item<double>(), 0.0);
+  // mb1_k3_g2 on 16 -> 16: no expansion, shuffle, depthwise (144 + 16),
+  // projection in 2 groups (16 * 8), three BNs' affine (3 x 32 ... 2 x 32).
+  const auto g2 = make_block_op(parse_block_op("mb1_k3_g2"), 16, 16, 1, m);
+  EXPECT_EQ(hardware::count_parameters(*g2), 16 * 9 + 2 * 16 + 16 * 8 + 2 * 16);
+  EXPECT_THROW(make_block_op(parse_block_op("mb1_k3_g2"), 15, 16, 1, m), ConfigError);
+  g2->eval();
+  const auto x = torch::randn({1, 16, 5, 5});
+  EXPECT_EQ(g2->forward(x).sizes(), x.sizes());
 }
 
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
@@ -193,7 +218,8 @@ TEST(Chain, FusedMBConvMatchesItsModules) {
           for (const bool training : {true, false}) {
             const auto what = fmt::format("{} mb{}_k{} stride {} {}", act, e, k, stride,
                                           training ? "train" : "eval");
-            MBConvImpl a(4, 6, k, stride, e, m), b(4, 6, k, stride, e, m);
+            const BlockOp op{e, k, 1, false};
+            MBConvImpl a(4, 6, op, stride, m), b(4, 6, op, stride, m);
             a.to(torch::kDouble);
             b.to(torch::kDouble);
             {

@@ -6,6 +6,7 @@
 #include "search_space/darts_space.h"
 #include "search_space/nb201_space.h"
 #include "strategies/fairnas.h"
+#include "strategies/fbnet.h"
 #include "strategies/gdas.h"
 #include "strategies/proxyless.h"
 #include "strategies/random_ws.h"
@@ -32,6 +33,34 @@ TEST(Strategies, SnasFindsPlantedOp) {
 TEST(Strategies, GdasFindsPlantedOp) {
   EXPECT_EQ(toy_search("gdas", {{"alpha_lr", 3e-3}, {"tau_max", 2.0}}, 3, 20), 3);
 }
+TEST(Strategies, FbnetFindsPlantedOp) {
+  EXPECT_EQ(toy_search("fbnet", {{"alpha_lr", 1e-2}, {"warmup_epochs", 1}, {"tau_max", 1.0}}, 3,
+                       20),
+            3);
+}
+
+// FBNet: theta stays put through the warm-up; the temperature starts
+// annealing when theta starts training, by tau_decay a epoch.
+TEST(Fbnet, WarmUpTrainsWeightsOnlyThenTemperatureAnneals) {
+  Harness h("fbnet", {{"warmup_epochs", 2}},
+            std::make_unique<search_space::Nb201Space>(nlohmann::json::object()),
+            tiny_nb201(), synthetic(), 6, 16);
+  auto& fb = static_cast<Fbnet&>(*h.strategy);
+  const auto before = fb.alpha().clone();
+  for (int64_t e = 0; e < 2; ++e) {
+    fb.new_epoch(e);
+    EXPECT_DOUBLE_EQ(fb.tau(), 5.0);
+    EXPECT_FALSE(fb.theta_phase());
+    fb.step(h.train->batch(0, 1), h.val->batch(0, 0));
+  }
+  EXPECT_TRUE(torch::equal(fb.alpha(), before));
+  EXPECT_TRUE(torch::equal(fb.alpha(), torch::zeros_like(before)));  // uniform theta
+  fb.new_epoch(4);
+  EXPECT_NEAR(fb.tau(), 5.0 * std::exp(-0.045 * 2), 1e-12);
+  fb.step(h.train->batch(0, 1), h.val->batch(0, 0));
+  EXPECT_FALSE(torch::equal(fb.alpha(), before));
+}
+
 TEST(Strategies, ProxylessFindsPlantedOp) {
   EXPECT_EQ(toy_search("proxyless",
                        {{"alpha_lr", 1e-2}, {"warmup_epochs", 1}, {"arch_update_every", 1}},
