@@ -10,7 +10,8 @@
 # OUT_DIR/latency.json first, validated on 50 architectures). LAMBDA: the
 # additive weight per ms (default 0.005); ProxylessNAS uses its
 # multiplicative form, where lambda 1 is the reference's (log E / log
-# target)^0.3.
+# target)^0.3, and FBNet its own, lambda 0.2 and beta 0.6 the paper's
+# CE * 0.2 * (log LAT)^0.6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/latency-tradeoff}
@@ -34,15 +35,17 @@ for f in ["configs/search-quick.json", f"configs/search-{space}-quick.json"]:
     --classes 10 --out "$latency" --validate 50
 fi
 runs=()
-for strategy in darts snas gdas proxyless fairnas random_ws; do
+for strategy in darts snas gdas proxyless fbnet fairnas random_ws; do
   lambdas="0 $lambda_on"
   [[ $strategy == proxyless ]] && lambdas="0 1"
+  [[ $strategy == fbnet ]] && lambdas="0 0.2"
   for lambda in $lambdas; do
     dir="$out/$strategy-lambda$lambda"
     if [[ ! -f $dir/result.json ]]; then
       rm -rf "$dir"
       "$nas" search --preset quick --space "$space" --strategy "$strategy" --threads 2 -q \
-        --latency "$latency" --set "objective.latency.lambda=$lambda" --out "$dir"
+        --latency "$latency" --set "objective.latency.lambda=$lambda" \
+        --set objective.latency.beta="$([[ $strategy == fbnet ]] && echo 0.6 || echo 0.3)" --out "$dir"
     fi
     runs+=("$dir")
   done

@@ -20,7 +20,8 @@ const core::OptionTable<FbnetOptions>& Fbnet::options_table() {
              "factor on the temperature per epoch after the warm-up (exp(-0.045))",
              core::in_closed(1e-3, 1))
         .add("warmup_epochs", &FbnetOptions::warmup_epochs,
-             "epochs of weight steps only before theta trains", core::at_least(0));
+             "epochs of weight steps only before theta trains (-1: a ninth of the epochs)",
+             core::at_least(-1));
     return t;
   }();
   return table;
@@ -36,11 +37,16 @@ void Fbnet::attach(SearchContext& ctx) {
   make_alpha_optimizer(opts_);
 }
 
+int64_t Fbnet::warmup_epochs() const {
+  const auto w = opts_.warmup_epochs;
+  return w >= 0 ? w : ctx_->epochs / 9;
+}
+
 void Fbnet::new_epoch(int64_t epoch) {
   OneShotStrategy::new_epoch(epoch);
   epoch_ = epoch;
   // The reference anneals once per epoch of theta training.
-  const auto annealed = std::max<int64_t>(epoch - opts_.warmup_epochs, 0);
+  const auto annealed = std::max<int64_t>(epoch - warmup_epochs(), 0);
   tau_ = opts_.tau_max * std::pow(opts_.tau_decay, static_cast<double>(annealed));
 }
 

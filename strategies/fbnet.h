@@ -11,7 +11,8 @@ namespace nas::strategies {
 /// Every candidate runs, weighted by a relaxed Gumbel-softmax mask m =
 /// softmax((theta + G) / tau) per block (the stochastic super net; a fresh
 /// mask for every forward pass). Per step: the weights' SGD step on the
-/// training batch, then — from epoch `warmup_epochs` on — theta's Adam step
+/// training batch, then — from epoch `warmup_epochs` on (-1: a ninth of
+/// the epochs) — theta's Adam step
 /// on the validation batch (the paper's 80/20 split of the training set:
 /// `data.train_portion` 0.8 in the recipes). The latency term is the
 /// objective's: mode "fbnet" (the default for this strategy) is the paper's
@@ -41,7 +42,7 @@ struct FbnetOptions : OneShotOptions, AlphaOptions {
   }
   double tau_max = 5.0;
   double tau_decay = 0.955997481833100;  ///< exp(-0.045)
-  int64_t warmup_epochs = 10;
+  int64_t warmup_epochs = -1;  ///< -1: a ninth of the epochs (the paper's 10 of 90)
 };
 
 class Fbnet : public OneShotStrategy {
@@ -58,7 +59,8 @@ class Fbnet : public OneShotStrategy {
   double passes_per_step(const search_space::SearchSpace&) const override { return 2; }
   nlohmann::json state() const override;
   double tau() const { return tau_; }
-  bool theta_phase() const { return epoch_ >= opts_.warmup_epochs; }
+  bool theta_phase() const { return epoch_ >= warmup_epochs(); }
+  int64_t warmup_epochs() const;
 
  private:
   FbnetOptions opts_;
