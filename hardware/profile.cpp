@@ -255,9 +255,9 @@ CostTable profile_latency(const SearchSpace& space, const ProfileOptions& o) {
   const auto fixed = timings_list.back();
   for (const auto& site : sites) {
     for (size_t k = 0; k < table.candidates.size(); ++k) {
-      const auto& op = table.candidates[k];
-      const auto t = timings.find({op, site.input_shape, site.stride, site.c_out});
-      if (t != timings.end()) table.cost[site.decision][k] += t->second.median_ms;
+      if (site.zero[k]) continue;  // not measured: never runs here
+      table.cost[site.decision][k] +=
+          timings.at({table.candidates[k], site.input_shape, site.stride, site.c_out}).median_ms;
     }
   }
   table.fixed = fixed.median_ms - reference_cost(table, reference);
