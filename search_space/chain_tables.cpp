@@ -100,6 +100,28 @@ ChainMacro fbnet_table(std::string name, int64_t mix, bool conv_bias) {
   return m;
 }
 
+/// Single-Path NAS's space (dstamoulis/single-path-nas `nas-search/
+/// supernet_macro.py` single_path_search): stem 32, fixed MBConv-1 3x3 ->
+/// 16, 20 searchable blocks (24 | 40 | 80 x4 s2, 96 x4, 192 x4 s2), fixed
+/// MBConv-6 3x3 -> 320, 1x1 -> 1280, ReLU, TF BatchNorm momentum 0.99
+/// (PyTorch 0.01) and eps 1e-3, dropout 0.2; kernel {3,5} x expansion
+/// {3,6}, and skipping where the block has a residual (the superkernel's
+/// all-dropped channels; `zero` here).
+ChainMacro spnas_table() {
+  ChainMacro m;
+  m.name = "spnas";
+  m.stages = {{24, 4, 2}, {40, 4, 2}, {80, 4, 2}, {96, 4, 1}, {192, 4, 2}};
+  m.last_op = "mb6_k3";
+  m.last_channels = 320;
+  m.activation = "relu";
+  m.bn_momentum = 0.01;
+  m.bn_eps = 1e-3;
+  m.dropout = 0.2;
+  m.candidates = {"mb3_k3", "mb6_k3", "mb3_k5", "mb6_k5"};
+  m.zero = true;
+  return m;
+}
+
 std::map<std::string, ChainMacro> build_tables() {
   std::map<std::string, ChainMacro> t;
   for (auto m : {proxyless_table("proxyless", 32, 16, 1280, {24, 40, 80, 96, 192, 320}),
@@ -108,7 +130,8 @@ std::map<std::string, ChainMacro> build_tables() {
                  proxyless_table("proxyless_gpu", 40, 24, 1728, {32, 56, 112, 128, 256, 432}),
                  fairnas_table(), mobilenet_v2_table(), mnasnet_b1_table(),
                  fbnet_table("fbnet", 1984, false), fbnet_table("fbnet_a", 1504, true),
-                 fbnet_table("fbnet_b", 1984, true), fbnet_table("fbnet_c", 1984, true)}) {
+                 fbnet_table("fbnet_b", 1984, true), fbnet_table("fbnet_c", 1984, true),
+                 spnas_table()}) {
     t.emplace(m.name, m);
   }
   return t;
@@ -136,6 +159,9 @@ const core::OptionTable<ChainMacro>& macro_table() {
     t.add("first_op", &ChainMacro::first_op, "fixed first block (\"\": none)");
     t.add("first_channels", &ChainMacro::first_channels, "first block output channels",
           core::in_closed(1, 4096));
+    t.add("last_op", &ChainMacro::last_op, "fixed last block (\"\": none)");
+    t.add("last_channels", &ChainMacro::last_channels,
+          "last block output channels (with last_op)", core::in_closed(0, 4096));
     t.add("feature_mix", &ChainMacro::feature_mix, "1x1 feature-mix channels (0: none)",
           core::in_closed(0, 16384));
     t.add("activation", &ChainMacro::activation, "activation",
@@ -171,12 +197,20 @@ void check_macro(const ChainMacro& m, const std::string& where) {
       if (b.zero()) {
         throw ConfigError("'zero' is not listed: \"zero\": true adds it where a block has a residual");
       }
-      if (key == "first_op" && !b.mbconv()) throw ConfigError("expected an MBConv op, found skip");
+      if (key != "candidates" && !b.mbconv()) throw ConfigError("expected an MBConv op, found skip");
     } catch (const ConfigError& e) {
       throw ConfigError(fmt::format("{}.{}: {}", where, key, e.what()));
     }
   };
   if (!m.first_op.empty()) check_op(m.first_op, "first_op");
+  if (!m.last_op.empty()) {
+    check_op(m.last_op, "last_op");
+    if (m.last_channels < 1) {
+      throw ConfigError(fmt::format("{}.last_channels: expected 1 to 4096 with last_op '{}', "
+                                    "found {}",
+                                    where, m.last_op, m.last_channels));
+    }
+  }
   for (const auto& c : m.candidates) check_op(c, "candidates");
   for (size_t i = 0; i < m.candidates.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {

@@ -43,6 +43,9 @@ NetworkOptions imagenet() {
 // model — every conv with a bias, as its arch defs say. The FBNet paper
 // states 4.3 M / 4.5 M / 5.5 M: B's 4,818,216 is mobile-vision's (its B
 // and C share the 1984-wide last conv; A's is 1504), not the paper's.
+// Single-Path NAS's found net (the paper's Fig. 3; its code parses it from
+// a search's output and hard-codes none): osmr/imgclsmob
+// `pytorchcv/models/spnasnet.py` asserts 4,421,616.
 TEST(ChainSpace, PublishedNetsParseRoundTripAndHaveTheReferenceCounts) {
   const auto s = space("chain_proxyless");
   for (const auto& [net, count] : std::vector<std::pair<std::string, int64_t>>{
@@ -56,7 +59,8 @@ TEST(ChainSpace, PublishedNetsParseRoundTripAndHaveTheReferenceCounts) {
            {"fairnas_c", 4397864},
            {"fbnet_a", 4321232},
            {"fbnet_b", 4818216},
-           {"fbnet_c", 5592784}}) {
+           {"fbnet_c", 5592784},
+           {"single_path_nas", 4421616}}) {
     SCOPED_TRACE(net);
     const auto text = published(net);
     ASSERT_FALSE(text.empty());
