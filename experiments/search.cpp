@@ -277,9 +277,10 @@ void build_one_shot(SearchState& s, const Registries& registries) {
   core::throw_if_interrupted("data loading");
   s.split = data::make_search_split(data, config["data"], s.run.seed, s.run.device,
                                     s.strategy->uses_whole_training_set());
-  s.supernet = s.run.space->build_supernet(
-      search_space::supernet_sizes(*s.run.space, config["network"], s.split.num_classes,
-                                 s.split.channels, s.split.input_size));
+  auto sizes = search_space::supernet_sizes(*s.run.space, config["network"], s.split.num_classes,
+                                           s.split.channels, s.split.input_size);
+  s.strategy->configure_supernet(*s.run.space, sizes);
+  s.supernet = s.run.space->build_supernet(sizes);
   s.supernet->to(s.run.device);
   s.run.build_objective(s.split.num_classes, s.split.channels, s.split.input_size);
 

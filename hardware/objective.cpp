@@ -48,10 +48,11 @@ void check_objective(const nlohmann::json& s) {
   const auto& lat = s.at("latency");
   for (const char* key : {"lambda", "target_ms", "beta", "max_ms"}) at_least(lat, "latency", key, 0);
   const auto mode = core::option<std::string>(lat, "mode");
-  if (mode != "auto" && mode != "additive" && mode != "proxyless" && mode != "fbnet") {
+  if (mode != "auto" && mode != "additive" && mode != "proxyless" && mode != "fbnet" &&
+      mode != "single_path") {
     throw ConfigError(fmt::format(
-        "objective.latency.mode: expected \"auto\", \"additive\", \"proxyless\" or \"fbnet\", "
-        "found \"{}\"",
+        "objective.latency.mode: expected \"auto\", \"additive\", \"proxyless\", \"fbnet\" "
+        "or \"single_path\", found \"{}\"",
         mode));
   }
   const auto target = core::option<double>(lat, "target_ms");
@@ -95,7 +96,9 @@ CostObjective CostObjective::from_config(const nlohmann::json& section,
     t.lambda = core::option<double>(lat, "lambda");
     t.mode = core::option<std::string>(lat, "mode");
     if (t.mode == "auto") {
-      t.mode = strategy == "proxyless" || strategy == "fbnet" ? strategy : "additive";
+      t.mode = strategy == "proxyless" || strategy == "fbnet" || strategy == "single_path"
+                   ? strategy
+                   : "additive";
     }
     t.beta = core::option<double>(lat, "beta");
     t.max = core::option<double>(lat, "max_ms");
@@ -107,7 +110,8 @@ CostObjective CostObjective::from_config(const nlohmann::json& section,
                                               torch::kFloat64))
                      .item<double>();
     }
-    if (t.mode != "additive" && t.lambda > 0 && t.target <= 1.01) {
+    const bool ratio = t.mode == "proxyless" || t.mode == "fbnet";
+    if (ratio && t.lambda > 0 && t.target <= 1.01) {
       throw ConfigError(fmt::format(
           "objective.latency: the {} form needs latencies above 1 ms (it takes log E); the "
           "target (target_ms, or uniform choices' expected latency) is {:.3f} ms. Use mode \"additive\", or a table in a "
@@ -162,6 +166,8 @@ torch::Tensor CostObjective::apply(const torch::Tensor& loss, const torch::Tenso
                                    t.lambda * t.beta);
     } else if (t.mode == "fbnet") {
       factor = factor * t.lambda * torch::pow(torch::log(torch::clamp_min(e, 1.01)), t.beta);
+    } else if (t.mode == "single_path") {
+      extra = extra + t.lambda * torch::log(torch::clamp_min(e, 1e-6));
     } else {
       extra = extra + t.lambda * e;
     }
@@ -207,6 +213,8 @@ std::vector<std::string> CostObjective::describe() const {
       how = fmt::format("loss * (log E / log {:.3f})^({} * {})", t.target, t.lambda, t.beta);
     } else if (t.mode == "fbnet") {
       how = fmt::format("loss * {} * (log E)^{}", t.lambda, t.beta);
+    } else if (t.mode == "single_path") {
+      how = fmt::format("loss + {} * log E", t.lambda);
     } else {
       how = fmt::format("loss + {} * E", t.lambda);
     }

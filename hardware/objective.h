@@ -15,7 +15,8 @@ namespace nas::hardware {
 ///
 ///   latency: {table: "" | FILE | "published:DEVICE", data: "" (the
 ///             published CSV; "" = default_latency_data()), lambda: 0,
-///             mode: "auto" | "additive" | "proxyless" | "fbnet", target_ms: 0 (auto:
+///             mode: "auto" | "additive" | "proxyless" | "fbnet" |
+///             "single_path", target_ms: 0 (auto:
 ///             the expected latency of uniform probabilities), beta: 0.3,
 ///             max_ms: 0 (no limit)}
 ///   flops:   {lambda: 0, max_m: 0}   (millions of multiply-adds, SNAS formulas)
@@ -31,7 +32,7 @@ struct CostTerm {
   std::string name;   ///< latency | flops | params
   CostTable table;
   double lambda = 0;
-  std::string mode = "additive";  ///< additive | proxyless | fbnet
+  std::string mode = "additive";  ///< additive | proxyless | fbnet | single_path
   double target = 0;  ///< proxyless: the reference value (table units)
   double beta = 0;
   double max = 0;     ///< selections: hard limit (0: none)
@@ -48,6 +49,9 @@ struct CostTerm {
 /// - fbnet (FBNet's `CE * alpha * log(LAT)^beta`): loss * lambda * (log
 ///   E)^beta, E the whole network's expected latency (the table's fixed
 ///   part included), clamped at >= 1.01 ms;
+/// - single_path (Single-Path NAS's `CE + lambda * log(R)`): loss + lambda
+///   * log E, E the whole network's expected latency (the reference writes
+///   runtime_lambda_val * 1e3, 0.020 * 1e3 = 20 in its README's search);
 /// - selections (random_ws, FairNAS): accuracy - lambda * cost(arch), and
 ///   architectures over `max` rank below every one within it.
 /// A table with lambda 0 and no limit is reported but changes nothing.
@@ -55,7 +59,8 @@ class CostObjective {
  public:
   CostObjective() = default;
   /// From the resolved section. `strategy` resolves mode "auto" (proxyless
-  /// for the proxyless strategy, fbnet for fbnet, additive otherwise); `sizes` are the
+  /// for the proxyless strategy, fbnet for fbnet, single_path for
+  /// single_path, additive otherwise); `sizes` are the
   /// stand-alone network's sizes for the FLOPs and parameter tables.
   static CostObjective from_config(const nlohmann::json& section,
                                    const search_space::SearchSpace& space,

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "kernels/relu_conv_bn.h"
+#include "search_space/superkernel.h"
 
 namespace nas::search_space {
 
@@ -64,6 +65,10 @@ int64_t ChainMacro::first_out() const {
   return first_op.empty() ? scaled(*this, stem) : scaled(*this, first_channels);
 }
 
+int64_t ChainMacro::last_out() const {
+  return last_op.empty() ? block_channels(num_blocks() - 1) : scaled(*this, last_channels);
+}
+
 int64_t ChainMacro::block_in(int64_t i) const { return i == 0 ? first_out() : block_channels(i - 1); }
 
 bool ChainMacro::residual(int64_t i) const {
@@ -89,10 +94,13 @@ std::string chain_table_summary(const ChainMacro& m) {
     stages.push_back(fmt::format("{}x{}{}", st.channels, st.blocks,
                                  st.stride == 1 ? "" : fmt::format("/{}", st.stride)));
   }
-  return fmt::format("stem {}/{}{}, stages {}, mix {}, {}", m.stem, m.stem_stride,
+  return fmt::format("stem {}/{}{}, stages {}{}, mix {}, {}", m.stem, m.stem_stride,
                      m.first_op.empty() ? "" : fmt::format(", first {} {}", m.first_op,
                                                            m.first_channels),
-                     fmt::join(stages, " "), m.feature_mix, m.activation);
+                     fmt::join(stages, " "),
+                     m.last_op.empty() ? "" : fmt::format(", last {} {}", m.last_op,
+                                                          m.last_channels),
+                     m.feature_mix, m.activation);
 }
 
 double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int64_t stride) {
@@ -123,7 +131,11 @@ double chain_macs(const ChainMacro& table, const std::vector<std::string>& ops,
                      m.block_channels(i), h, stride);
     h = (h + stride - 1) / stride;
   }
-  int64_t c = m.block_channels(m.num_blocks() - 1);
+  if (!m.last_op.empty()) {
+    n += mbconv_macs(parse_block_op(m.last_op), m.block_channels(m.num_blocks() - 1),
+                     m.last_out(), h, 1);
+  }
+  int64_t c = m.last_out();
   if (m.mix_channels() > 0) {
     n += static_cast<double>(h * h * c * m.mix_channels());
     c = m.mix_channels();
@@ -181,6 +193,14 @@ void check_groups(int64_t groups, int64_t c_in, int64_t mid, int64_t c_out) {
 }
 
 }  // namespace
+
+nn::Conv2d chain_conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride) {
+  return conv(c_in, c_out, kernel, stride, 1);
+}
+nn::BatchNorm2d chain_bn(int64_t channels, const ChainMacro& m) { return bn(channels, m); }
+torch::Tensor chain_act(const torch::Tensor& x, const ChainMacro& m) {
+  return act(x, m.activation == "relu6");
+}
 
 MBConvImpl::MBConvImpl(int64_t c_in, int64_t c_out, const BlockOp& op, int64_t stride,
                        const ChainMacro& macro)
@@ -271,18 +291,18 @@ class ChainSkeleton {
     stem_bn_ = owner.register_module("stem_bn", bn(stem, m));
     int64_t c = stem;
     if (!m.first_op.empty()) {
-      const auto b = parse_block_op(m.first_op);
-      if (!b.mbconv()) {
-        throw ConfigError(fmt::format("chain {}: first_op must be an MBConv op", m.name));
-      }
+      first_ = fixed_block(owner, "first", m.first_op, c, m.first_out(), m);
       first_residual_ = c == m.first_out();
-      first_ = owner.register_module("first",
-                                     std::make_shared<MBConvImpl>(c, m.first_out(), b, 1, m));
       c = m.first_out();
     }
     for (int64_t i = 0; i < m.num_blocks(); ++i) {
       block(i, c, m.block_channels(i), m.block_stride(i));
       c = m.block_channels(i);
+    }
+    if (!m.last_op.empty()) {
+      last_ = fixed_block(owner, "last", m.last_op, c, m.last_out(), m);
+      last_residual_ = c == m.last_out();
+      c = m.last_out();
     }
     if (m.feature_mix > 0) {
       const int64_t mix = m.mix_channels();
@@ -303,8 +323,13 @@ class ChainSkeleton {
     return h;
   }
 
-  /// Feature mix, pooling, dropout (in training) and classifier.
+  /// Fixed last block, feature mix, pooling, dropout (in training) and
+  /// classifier.
   torch::Tensor head(torch::Tensor h, bool training) {
+    if (last_) {
+      const auto y = last_->forward(h);
+      h = last_residual_ ? h + y : y;
+    }
     if (mix_) h = act(mix_bn_->forward(mix_->forward(h)), relu6_);
     h = h.mean({2, 3});
     if (dropout_ > 0 && training) h = torch::dropout(h, dropout_, true);
@@ -312,12 +337,22 @@ class ChainSkeleton {
   }
 
  private:
+  static std::shared_ptr<MBConvImpl> fixed_block(nn::Module& owner, const std::string& key,
+                                                 const std::string& op, int64_t c_in,
+                                                 int64_t c_out, const ChainMacro& m) {
+    const auto b = parse_block_op(op);
+    if (!b.mbconv()) {
+      throw ConfigError(fmt::format("chain {}: {}_op must be an MBConv op", m.name, key));
+    }
+    return owner.register_module(key, std::make_shared<MBConvImpl>(c_in, c_out, b, 1, m));
+  }
+
   bool relu6_ = true;
-  bool first_residual_ = false;
+  bool first_residual_ = false, last_residual_ = false;
   double dropout_ = 0;
   nn::Conv2d stem_{nullptr}, mix_{nullptr};
   nn::BatchNorm2d stem_bn_{nullptr}, mix_bn_{nullptr};
-  std::shared_ptr<MBConvImpl> first_;
+  std::shared_ptr<MBConvImpl> first_, last_;
   nn::Linear classifier_{nullptr};
 };
 
@@ -413,6 +448,63 @@ class ChainSupernetImpl : public SupernetImpl {
   std::vector<bool> residual_;
 };
 
+/// Single-Path NAS's supernet: one superkernel per searchable block. A
+/// block runs with its EdgeChoice's indicators, or a one-op choice's hard
+/// pattern (a discrete architecture through the shared weights).
+class SuperkernelSupernetImpl : public SupernetImpl {
+ public:
+  SuperkernelSupernetImpl(const ChainMacro& m, const std::vector<SuperkernelLayout>& layouts,
+                          const NetworkOptions& o) {
+    num_decisions_ = m.num_blocks();
+    skeleton_.build(*this, m.for_input(o.input_size), o,
+                    [&](int64_t i, int64_t c_in, int64_t c_out, int64_t stride) {
+                      blocks_.push_back(register_module(
+                          fmt::format("block{}", i),
+                          std::make_shared<SuperkernelImpl>(
+                              c_in, c_out, stride, layouts[static_cast<size_t>(i)], m)));
+                      residual_.push_back(m.residual(i));
+                    });
+  }
+
+  int64_t superkernel_slots() const override { return blocks_.front()->layout().slots(); }
+
+  torch::Tensor superkernel_indicators(const torch::Tensor& t, double keep) const override {
+    std::vector<torch::Tensor> rows;
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      rows.push_back(blocks_[i]->indicators(t[static_cast<int64_t>(i)], keep));
+    }
+    return torch::stack(rows);
+  }
+
+  torch::Tensor superkernel_selection(const torch::Tensor& d) const override {
+    std::vector<torch::Tensor> rows;
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      rows.push_back(blocks_[i]->selection(d[static_cast<int64_t>(i)]));
+    }
+    return torch::stack(rows);
+  }
+
+  torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) override {
+    TORCH_CHECK(path.edges.size() == blocks_.size(), "superkernel supernet: PathSpec has ",
+                path.edges.size(), " decisions, expected ", blocks_.size());
+    auto h = skeleton_.stem(x);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      const auto& e = path.edges[i];
+      TORCH_CHECK(e.indicators.defined() || e.ops.size() == 1, "superkernel supernet: block ",
+                  i, " needs indicators or one op, got ", e.ops.size(), " ops");
+      const auto d = e.indicators.defined() ? e.indicators : blocks_[i]->pattern(e.ops.front());
+      const auto y = blocks_[i]->forward(h, d);
+      h = residual_[i] ? h + y : y;
+    }
+    return skeleton_.head(h, is_training());
+  }
+
+ private:
+  ChainSkeleton skeleton_;
+  std::vector<Superkernel> blocks_;
+  std::vector<bool> residual_;
+};
+
 }  // namespace
 
 Network build_chain_network(const ChainMacro& macro, const std::vector<std::string>& ops,
@@ -427,6 +519,15 @@ Network build_chain_network(const ChainMacro& macro, const std::vector<std::stri
 Supernet build_chain_supernet(const ChainMacro& macro, const OpFamily& family,
                               const NetworkOptions& options) {
   return std::make_shared<ChainSupernetImpl>(macro, family, options);
+}
+
+Supernet build_superkernel_supernet(const ChainMacro& macro,
+                                    const std::vector<SuperkernelLayout>& layouts,
+                                    const NetworkOptions& options) {
+  TORCH_CHECK(static_cast<int64_t>(layouts.size()) == macro.num_blocks(),
+              "superkernel supernet: ", layouts.size(), " layouts for ", macro.num_blocks(),
+              " blocks");
+  return std::make_shared<SuperkernelSupernetImpl>(macro, layouts, options);
 }
 
 }  // namespace nas::search_space

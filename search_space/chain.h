@@ -40,6 +40,8 @@ struct ChainMacro {
   int64_t stem_stride = 2;
   std::string first_op = "mb1_k3";  ///< "" : no fixed first block
   int64_t first_channels = 16;
+  std::string last_op;  ///< "" : no fixed last block
+  int64_t last_channels = 0;
   std::vector<ChainStage> stages;
   int64_t feature_mix = 1280;
   std::string activation = "relu6";  ///< "relu6" | "relu"
@@ -67,6 +69,9 @@ struct ChainMacro {
   int64_t mix_channels() const;
   /// Channels entering searchable block 0 (width applied).
   int64_t first_out() const;
+  /// Channels leaving the chain into the feature mix: the fixed last
+  /// block's, else the last searchable block's (width applied).
+  int64_t last_out() const;
   /// Channels entering searchable block `i` (width applied).
   int64_t block_in(int64_t i) const;
   /// Whether searchable block `i` adds its input back (stride 1, unchanged
@@ -96,7 +101,7 @@ std::string chain_table_summary(const ChainMacro& m);
 /// The built-in tables by name: the search spaces' (proxyless, fairnas,
 /// fbnet) and the published networks' (mobilenet_v2, mnasnet_b1,
 /// proxyless_mobile, proxyless_cpu, proxyless_gpu, fbnet_a, fbnet_b,
-/// fbnet_c), as their reference code defines them.
+/// fbnet_c, and Single-Path NAS's spnas), as their reference code defines them.
 const std::map<std::string, ChainMacro>& builtin_chain_tables();
 
 /// The reference's channel rounding (ProxylessNAS / torchvision
@@ -134,6 +139,12 @@ double mbconv_macs(const BlockOp& b, int64_t c_in, int64_t c_out, int64_t h, int
 /// at 224x224 counts 300,774,272 this way.
 double chain_macs(const ChainMacro& m, const std::vector<std::string>& ops,
                   const NetworkOptions& options);
+
+/// The chain's layers: a conv without bias, padding kernel / 2; a
+/// BatchNorm with the table's momentum and eps; the table's activation.
+torch::nn::Conv2d chain_conv(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stride);
+torch::nn::BatchNorm2d chain_bn(int64_t channels, const ChainMacro& m);
+torch::Tensor chain_act(const torch::Tensor& x, const ChainMacro& m);
 
 /// The inverted-residual conv of ProxylessNAS's MBInvertedConvLayer and
 /// torchvision's InvertedResidual: expand 1x1 -> BN -> act (left out when
@@ -195,5 +206,13 @@ Network build_chain_network(const ChainMacro& macro, const std::vector<std::stri
 /// block with a residual adds its input back.
 Supernet build_chain_supernet(const ChainMacro& macro, const OpFamily& family,
                               const NetworkOptions& options);
+
+struct SuperkernelLayout;
+/// The chain's Single-Path NAS supernet: on every searchable block one
+/// superkernel of `layouts[i]` (SuperkernelImpl); a block with a residual
+/// adds its input back.
+Supernet build_superkernel_supernet(const ChainMacro& macro,
+                                    const std::vector<SuperkernelLayout>& layouts,
+                                    const NetworkOptions& options);
 
 }  // namespace nas::search_space

@@ -128,7 +128,16 @@ Supernet ChainSpace::build_supernet(const NetworkOptions& options) const {
   const auto m = at_width(macro_, options);
   check_weights_fit(supernet_weights(m, columns_),
                     fmt::format("a {} supernet at width {}", name_, m.width_mult));
+  if (options.superkernel) return build_superkernel_supernet(m, superkernel_layouts(), options);
   return build_chain_supernet(m, family_, options);  // the ops' BN and activation: width-free
+}
+
+std::vector<SuperkernelLayout> ChainSpace::superkernel_layouts() const {
+  std::vector<SuperkernelLayout> out;
+  for (int64_t i = 0; i < macro_.num_blocks(); ++i) {
+    out.push_back(superkernel_layout(columns_, macro_.residual(i), name_));
+  }
+  return out;
 }
 
 Architecture ChainSpace::make(const std::string& table, const std::vector<std::string>& ops) const {
@@ -314,9 +323,13 @@ std::string ChainSpace::describe(const Architecture& arch, const NetworkOptions&
                        : m.residual(n)    ? "  + input"
                                           : "");
   }
+  if (!m.last_op.empty()) {
+    out += fmt::format("  last      {:<10}  {:>4} -> {:<4} stride 1\n", m.last_op,
+                       m.block_channels(m.num_blocks() - 1), m.last_out());
+  }
   if (m.mix_channels() > 0) {
     out += fmt::format("  head      conv 1x1    {:>4} -> {:<4} pool, dropout {}, linear -> {}\n",
-                       m.block_channels(m.num_blocks() - 1), m.mix_channels(), m.dropout,
+                       m.last_out(), m.mix_channels(), m.dropout,
                        o.num_classes);
   } else {
     out += fmt::format("  head      pool, dropout {}, linear -> {}\n", m.dropout, o.num_classes);

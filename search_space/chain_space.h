@@ -8,6 +8,7 @@
 #include "core/option_table.h"
 #include "search_space/chain.h"
 #include "search_space/search_space.h"
+#include "search_space/superkernel.h"
 
 namespace nas::search_space {
 
@@ -56,6 +57,9 @@ class ChainSpace : public SearchSpace {
   std::string describe_sizes(const NetworkOptions& o) const override;
 
   const ChainMacro& table() const { return macro_; }
+  /// Each block's superkernel layout (Single-Path NAS); ConfigError naming
+  /// the space when its candidates do not nest into one superkernel.
+  std::vector<SuperkernelLayout> superkernel_layouts() const;
   /// `table` at the width of `options` (ConfigError naming
   /// network.width_mult when out of range).
   static ChainMacro at_width(const ChainMacro& table, const NetworkOptions& options);

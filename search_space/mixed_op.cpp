@@ -18,6 +18,15 @@ PathSpec PathSpec::weighted_all(const torch::Tensor& weights) {
   return p;
 }
 
+PathSpec PathSpec::superkernel(const torch::Tensor& indicators) {
+  PathSpec p;
+  p.edges.resize(static_cast<size_t>(indicators.size(0)));
+  for (size_t i = 0; i < p.edges.size(); ++i) {
+    p.edges[i].indicators = indicators[static_cast<int64_t>(i)];
+  }
+  return p;
+}
+
 PathSpec PathSpec::single(const std::vector<int64_t>& ops) {
   PathSpec p;
   p.edges.resize(ops.size());

@@ -20,6 +20,14 @@ void check_weights_fit(double weights, const std::string& what) {
   }
 }
 
+torch::Tensor SupernetImpl::superkernel_indicators(const torch::Tensor&, double) const {
+  throw Error("this supernet has no superkernels (NetworkOptions::superkernel, chain spaces)");
+}
+
+torch::Tensor SupernetImpl::superkernel_selection(const torch::Tensor&) const {
+  throw Error("this supernet has no superkernels (NetworkOptions::superkernel, chain spaces)");
+}
+
 torch::Tensor drop_path(const torch::Tensor& x, double p) {
   if (p <= 0.0) return x;
   const double keep = 1.0 - p;

@@ -45,6 +45,9 @@ struct NetworkOptions {
   bool imagenet = false;       ///< DARTS ImageNet stems (224x224 input)
   bool affine = false;         ///< search-time BN affine (supernets)
   bool track_running_stats = true;
+  /// Chains: one superkernel per searchable block instead of a MixedOp
+  /// (Single-Path NAS; set by the strategy, not a config key).
+  bool superkernel = false;
 
   nlohmann::json to_json() const;
   /// Reads the known keys of `j` (others are the caller's business).
@@ -94,6 +97,16 @@ class SupernetImpl : public torch::nn::Module {
   void reset_calls() {
     for (auto& [d, m] : mixed_ops_) m->reset_calls();
   }
+  /// Superkernel supernets (Single-Path NAS, `NetworkOptions::superkernel`;
+  /// the others throw): the slots S of each decision's indicators; the
+  /// indicators [D, S] that thresholds [D, S] give on the current weights
+  /// (`SuperkernelImpl::indicators`, dropout with `keep` < 1); and the
+  /// weight [D, K] of every candidate that indicators select (one-hot in
+  /// value, differentiable: what cost objectives read as probabilities).
+  virtual int64_t superkernel_slots() const { return 0; }
+  virtual torch::Tensor superkernel_indicators(const torch::Tensor& thresholds,
+                                               double keep) const;
+  virtual torch::Tensor superkernel_selection(const torch::Tensor& indicators) const;
 
  protected:
   void add_mixed_op(int64_t decision, MixedOp op) {

@@ -19,10 +19,15 @@ namespace nas::search_space {
 ///    alpha gets a gradient (AutoDL's forward_gdas).
 ///  - FairNAS, random search with weight sharing, a discrete architecture:
 ///    one op, no weight.
+///  - Single-Path NAS (a superkernel supernet): `indicators`, the block's
+///    superkernel indicators [S] (SuperkernelImpl); `ops` is then unused.
+///    A superkernel supernet runs a one-op choice as that candidate's
+///    hard indicators.
 struct EdgeChoice {
   std::vector<int64_t> ops;
   torch::Tensor weights;
   torch::Tensor offset;
+  torch::Tensor indicators;
 };
 
 /// One EdgeChoice per decision of the space, in the space's decision order.
@@ -33,6 +38,8 @@ struct PathSpec {
   static PathSpec weighted_all(const torch::Tensor& weights);
   /// One op per decision (-1: the decision runs nothing), unweighted.
   static PathSpec single(const std::vector<int64_t>& ops);
+  /// Every decision's superkernel indicators, the rows of `indicators` [D, S].
+  static PathSpec superkernel(const torch::Tensor& indicators);
 };
 
 }  // namespace nas::search_space

@@ -9,6 +9,9 @@ namespace nas::strategies {
 
 AlphaOptimizer::AlphaOptimizer(const AlphaOptions& o, const torch::Tensor& alpha)
     : adam_(o.alpha_optimizer == "adam"),
+      rmsprop_(o.alpha_optimizer == "rmsprop"),
+      rms_decay_(o.alpha_rms_decay),
+      momentum_(o.alpha_momentum),
       lr_(o.alpha_lr),
       beta1_(o.alpha_beta1),
       beta2_(o.alpha_beta2),
@@ -16,7 +19,8 @@ AlphaOptimizer::AlphaOptimizer(const AlphaOptions& o, const torch::Tensor& alpha
       weight_decay_(o.alpha_weight_decay) {
   const auto opts = alpha.options().requires_grad(false);
   exp_avg_ = torch::zeros(alpha.sizes(), opts);
-  exp_avg_sq_ = torch::zeros(alpha.sizes(), opts);
+  // RMSProp's mean square starts at 1, as TensorFlow's.
+  exp_avg_sq_ = rmsprop_ ? torch::ones(alpha.sizes(), opts) : torch::zeros(alpha.sizes(), opts);
   steps_ = torch::zeros({alpha.size(0)}, opts.dtype(torch::kFloat64));
 }
 
@@ -25,8 +29,7 @@ AlphaOptimizer::AlphaOptimizer(const nlohmann::json& options, const torch::Tenso
           [] {
             core::OptionTable<AlphaOptions> t;
             add_alpha_options(t);
-            add_alpha_kind(t);
-            add_alpha_eps(t);
+            add_alpha_rmsprop(t);
             return t;
           }()
               .parse(options, "alpha"),
@@ -40,6 +43,16 @@ void AlphaOptimizer::step(torch::Tensor& alpha, const torch::Tensor& grad_in,
   const auto mask = rows.defined() ? rows.to(alpha.device(), torch::kBool)
                                    : torch::ones({alpha.size(0)}, alpha.options().dtype(torch::kBool));
   const auto m = mask.unsqueeze(1);
+  if (rmsprop_) {
+    // TensorFlow's RMSPropOptimizer: exp_avg_sq_ = ms, exp_avg_ = mom.
+    exp_avg_sq_ = torch::where(m, exp_avg_sq_ * rms_decay_ + (1 - rms_decay_) * grad * grad,
+                               exp_avg_sq_);
+    exp_avg_ = torch::where(m, exp_avg_ * momentum_ + lr_ * grad / (exp_avg_sq_ + eps_).sqrt(),
+                            exp_avg_);
+    alpha.sub_(torch::where(m, exp_avg_, torch::zeros_like(grad)));
+    steps_.add_(mask.to(torch::kFloat64));
+    return;
+  }
   if (!adam_) {
     alpha.sub_(torch::where(m, lr_ * grad, torch::zeros_like(grad)));
     steps_.add_(mask.to(torch::kFloat64));

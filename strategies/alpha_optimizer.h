@@ -20,6 +20,8 @@ struct AlphaOptions {
   double alpha_beta2 = 0.999;
   double alpha_eps = 1e-8;
   double alpha_weight_decay = 0.0;
+  double alpha_rms_decay = 0.9;  ///< rmsprop
+  double alpha_momentum = 0.9;   ///< rmsprop
 };
 
 /// Declares alpha_lr, alpha_beta1, alpha_beta2 and alpha_weight_decay in a
@@ -40,13 +42,28 @@ void add_alpha_kind(core::OptionTable<O>& t) {
   t.add("alpha_optimizer", &AlphaOptions::alpha_optimizer, "the alpha optimizer",
         core::one_of({"adam", "sgd"}));
 }
+/// alpha_optimizer with "rmsprop" (TensorFlow's RMSPropOptimizer, Single-
+/// Path NAS's) and its alpha_rms_decay, alpha_momentum, alpha_eps.
+template <class O>
+void add_alpha_rmsprop(core::OptionTable<O>& t) {
+  t.add("alpha_optimizer", &AlphaOptions::alpha_optimizer, "the alpha optimizer",
+        core::one_of({"rmsprop", "adam", "sgd"}))
+      .add("alpha_rms_decay", &AlphaOptions::alpha_rms_decay,
+           "RMSProp decay of the squared-gradient average", core::in_half_open(0, 1))
+      .add("alpha_momentum", &AlphaOptions::alpha_momentum, "RMSProp momentum",
+           core::in_half_open(0, 1))
+      .add("alpha_eps", &AlphaOptions::alpha_eps, "RMSProp epsilon (inside the square root)",
+           core::greater_than(0));
+}
 template <class O>
 void add_alpha_eps(core::OptionTable<O>& t) {
   t.add("alpha_eps", &AlphaOptions::alpha_eps, "Adam epsilon of alpha", core::greater_than(0));
 }
 
 /// The optimizer of the architecture parameters alpha [D, K]: Adam (as
-/// torch.optim.Adam, L2 weight decay added to the gradient) or plain SGD,
+/// torch.optim.Adam, L2 weight decay added to the gradient), plain SGD or
+/// TensorFlow's RMSProp with momentum (ms starts at 1; ms = rho ms + (1 -
+/// rho) g^2, mom = mu mom + lr g / sqrt(ms + eps), alpha -= mom),
 /// with its state kept per row (per decision). A row left out of a step keeps
 /// its value, its moments and its step count — as a decision whose
 /// parameter had no gradient in the reference code, where every edge owns
@@ -68,7 +85,8 @@ class AlphaOptimizer {
   void load(torch::serialize::InputArchive& archive);
 
  private:
-  bool adam_ = true;
+  bool adam_ = true, rmsprop_ = false;
+  double rms_decay_ = 0.9, momentum_ = 0.9;
   double lr_ = 0, beta1_ = 0.9, beta2_ = 0.999, eps_ = 1e-8, weight_decay_ = 0;
   torch::Tensor exp_avg_, exp_avg_sq_, steps_;  // [D, K], [D, K], [D] float64
 };

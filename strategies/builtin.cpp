@@ -7,6 +7,7 @@
 #include "strategies/fairnas.h"
 #include "strategies/random_search.h"
 #include "strategies/random_ws.h"
+#include "strategies/single_path.h"
 #include "strategies/snas.h"
 #include "strategies/strategy.h"
 #include "strategies/trial_strategy.h"
@@ -37,6 +38,10 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "FBNet (Wu et al., CVPR 2019): Gumbel-softmax mask over all ops with annealed "
         "temperature, theta on a held-out split, loss CE * a * log(LAT)^b",
         Fbnet::options_table().schema(), factory<Fbnet>());
+  r.add("single_path",
+        "Single-Path NAS (Stamoulis et al., 2019): one superkernel per block, trainable "
+        "thresholds on weight norms choose kernel and expansion, loss CE + l * log(LAT)",
+        SinglePath::options_table().schema(), factory<SinglePath>());
   r.add("proxyless",
         "ProxylessNAS (Cai et al., ICLR 2019): binary gates, single-path "
         "weight steps, two-path alpha steps",

@@ -83,6 +83,11 @@ struct StepStats {
 class SearchStrategy {
  public:
   virtual ~SearchStrategy() = default;
+  /// What the strategy needs of the supernet, set on its sizes before the
+  /// loop builds it (Single-Path NAS: superkernels); a ConfigError where
+  /// `space` cannot give it. Nothing by default.
+  virtual void configure_supernet(const search_space::SearchSpace& /*space*/,
+                                  search_space::NetworkOptions& /*sizes*/) const {}
   virtual void attach(SearchContext& ctx) = 0;
   virtual void new_epoch(int64_t epoch) = 0;
   virtual StepStats step(const Batch& train, const Batch& val) = 0;

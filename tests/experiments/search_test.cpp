@@ -335,9 +335,19 @@ TEST(Config, PresetsResolve) {
         << name;
   }
   EXPECT_THROW(preset("search", "nope"), ConfigError);
-  // A reference recipe for every strategy on every space, naming both.
-  for (const auto& space : builtin_registries().spaces.names()) {
-    for (const auto& strategy : builtin_registries().strategies.names()) {
+  // A reference recipe for every strategy on every space it runs on,
+  // naming both (Single-Path NAS: the chains whose candidates nest).
+  const auto& r = builtin_registries();
+  for (const auto& space : r.spaces.names()) {
+    for (const auto& strategy : r.strategies.names()) {
+      search_space::NetworkOptions sizes;
+      try {
+        r.strategies.create(strategy, nlohmann::json::object())
+            ->configure_supernet(*r.spaces.create(space, nlohmann::json::object()), sizes);
+      } catch (const ConfigError&) {
+        EXPECT_THROW(preset("search", space + "-" + strategy), ConfigError);
+        continue;
+      }
       const auto c = preset("search", space + "-" + strategy);
       EXPECT_EQ(c["space"]["name"], space);
       EXPECT_EQ(c["strategy"]["name"], strategy);
@@ -494,7 +504,9 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
     if (strategy == "fairnas" || strategy == "random_ws") {
       c["strategy"]["options"] = {{"eval_archs", 3}, {"epoch_eval_archs", 2}};
     }
-    if (strategy == "fbnet") c["strategy"]["options"] = {{"warmup_epochs", 1}};
+    if (strategy == "fbnet" || strategy == "single_path") {
+      c["strategy"]["options"] = {{"warmup_epochs", 1}};
+    }
     return resolve_config(search_defaults(), {c}, builtin_registries());
   };
   TempDir a, b, c;
@@ -532,11 +544,19 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(info.param) + "_" + std::get<1>(info.param);
     });
 
+INSTANTIATE_TEST_SUITE_P(
+    SuperkernelSpaces, Conformance,
+    ::testing::Combine(::testing::Values("chain_proxyless", "chain_fairnas"),
+                       ::testing::Values("single_path")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
 TEST(Conformance, CoversEveryRegisteredStrategy) {
   // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
             (std::vector<std::string>{"darts", "fairnas", "fbnet", "gdas", "proxyless",
-                                      "random_ws", "snas"}));
+                                      "random_ws", "single_path", "snas"}));
   EXPECT_EQ(builtin_registries().trial_strategies.names(),
             (std::vector<std::string>{"evolution", "list", "random"}));
 }

@@ -42,13 +42,15 @@ struct Harness {
         set, torch::arange(half, set->size(), torch::kInt64), batch, true,
         data::Augment{}, data.mean, data.std, 2, torch::kCPU);
     ctx.space = space.get();
-    ctx.supernet = space->build_supernet(sizes);
+    strategy = registry().create(name, options);
+    auto configured = sizes;
+    strategy->configure_supernet(*space, configured);
+    ctx.supernet = space->build_supernet(configured);
     ctx.rng = &rng;
     ctx.epochs = epochs;
     ctx.steps_per_epoch = train->batches();
     ctx.train_loader = train.get();
     ctx.val_loader = val.get();
-    strategy = registry().create(name, options);
     strategy->attach(ctx);
   }
 
