@@ -219,6 +219,9 @@ TEST(Snas, DerivesEdgeAllGenotypes) {
 TEST(Strategies, SaveLoadContinuesExactly) {
   for (const auto& name : registry().names()) {
     SCOPED_TRACE(name);
+    // Superkernels exist on chains only: the conformance suite resumes
+    // single_path there (SuperkernelSpaces/Conformance).
+    if (name == "single_path") continue;
     auto make = [&] {
       return std::make_unique<Harness>(
           name, nlohmann::json::object(), std::make_unique<testing::ToySpace>(1, 4),
