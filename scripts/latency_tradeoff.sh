@@ -11,7 +11,7 @@
 # additive weight per ms (default 0.005); ProxylessNAS uses its
 # multiplicative form, where lambda 1 is the reference's (log E / log
 # target)^0.3, and FBNet its own, lambda 0.2 and beta 0.6 the paper's
-# CE * 0.2 * (log LAT)^0.6.
+# CE * 0.2 * (log LAT)^0.6; Single-Path NAS (chains) its CE + 20 log LAT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/latency-tradeoff}
@@ -35,17 +35,25 @@ for f in ["configs/search-quick.json", f"configs/search-{space}-quick.json"]:
     --classes 10 --out "$latency" --validate 50
 fi
 runs=()
-for strategy in darts snas gdas proxyless fbnet fairnas random_ws; do
+strategies="darts snas gdas proxyless fbnet fairnas random_ws"
+[[ $space == chain_proxyless || $space == chain_fairnas ]] && strategies+=" single_path"
+for strategy in $strategies; do
   lambdas="0 $lambda_on"
+  extra=()
   [[ $strategy == proxyless ]] && lambdas="0 1"
   [[ $strategy == fbnet ]] && lambdas="0 0.2"
+  # Single-Path NAS's CE + 20 log LAT; one warm-up epoch of the five (its
+  # thresholds need steps to move; the recipe's 5/8 leaves two).
+  [[ $strategy == single_path ]] && lambdas="0 20" &&
+    extra=(--set strategy.options.warmup_epochs=1)
   for lambda in $lambdas; do
     dir="$out/$strategy-lambda$lambda"
     if [[ ! -f $dir/result.json ]]; then
       rm -rf "$dir"
       "$nas" search --preset quick --space "$space" --strategy "$strategy" --threads 2 -q \
         --latency "$latency" --set "objective.latency.lambda=$lambda" \
-        --set objective.latency.beta="$([[ $strategy == fbnet ]] && echo 0.6 || echo 0.3)" --out "$dir"
+        --set objective.latency.beta="$([[ $strategy == fbnet ]] && echo 0.6 || echo 0.3)" \
+        "${extra[@]}" --out "$dir"
     fi
     runs+=("$dir")
   done
