@@ -165,8 +165,9 @@ bool reset_peak_rss() {
   return static_cast<bool>(clear.flush());
 }
 
-const std::vector<std::string> kStrategies = {"darts", "darts", "snas", "gdas",
-                                              "proxyless", "fairnas", "random_ws"};
+const std::vector<std::string> kStrategies = {"darts",     "darts",   "snas",
+                                              "gdas",      "proxyless", "fairnas",
+                                              "random_ws", "fbnet",   "single_path"};
 
 // One step of each one-shot strategy on the DARTS (space 0), NB201
 // (space 1) or chain_proxyless (space 2; C is the width in percent)
@@ -203,8 +204,11 @@ void BM_StrategyStep(benchmark::State& state) {
   nas::strategies::register_builtin_strategies(registry);
   nlohmann::json options = nlohmann::json::object();
   if (state.range(1) == 1) options["order"] = 2;
-  if (name == "proxyless") options["warmup_epochs"] = 0;
+  if (name == "proxyless" || name == "fbnet" || name == "single_path") {
+    options["warmup_epochs"] = 0;
+  }
   auto strategy = registry.create(name, options);
+  strategy->configure_supernet(*space, o);
   nas::core::Rng rng(0);
   nas::strategies::SearchContext ctx;
   ctx.space = space.get();
@@ -230,7 +234,7 @@ BENCHMARK(BM_StrategyStep)
     ->ArgNames({"space", "strategy", "C", "paper", "threads"})
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4, 5, 6}, {8, 16}, {0}, {2}})
     ->Args({0, 0, 16, 1, 2})
-    ->ArgsProduct({{2}, {0, 2, 3, 4, 5, 6}, {25, 100}, {0}, {2}})
+    ->ArgsProduct({{2}, {0, 2, 3, 4, 5, 6, 7, 8}, {25, 100}, {0}, {2}})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "kernels/relu_conv_bn.h"
 
 namespace nas::search_space {
 
@@ -200,6 +201,24 @@ torch::Tensor SuperkernelImpl::selection(const torch::Tensor& d) const {
 }
 
 torch::Tensor SuperkernelImpl::forward(const torch::Tensor& x, const torch::Tensor& d) {
+  using kernels::Activation;
+  const auto a = macro_.activation == "relu6" ? Activation::relu6 : Activation::relu;
+  const auto k = layout_.kernels.back();
+  // The MBConv block's one fused node, its depthwise weight the masked
+  // superkernel (a differentiable input of the node).
+  std::vector<kernels::ConvBnUnit> units;
+  units.push_back(kernels::conv_bn_unit(expand_, 1, 0, expand_bn_));
+  units.back().act = Activation::none;
+  units.push_back(kernels::conv_bn_unit(torch::nn::Conv2d{nullptr}, 1, 0, depthwise_bn_));
+  units.back().dw_weight = channel_weight(kernel_weight(d), d);
+  units.back().dw = {k, stride_, k / 2, 1};
+  units.back().act = a;
+  units.push_back(kernels::conv_bn_unit(project_, 1, 0, project_bn_));
+  units.back().act = a;
+  return kernels::relu_conv_bn(x, units, is_training());
+}
+
+torch::Tensor SuperkernelImpl::forward_modules(const torch::Tensor& x, const torch::Tensor& d) {
   const auto w = channel_weight(kernel_weight(d), d);
   auto h = chain_act(expand_bn_->forward(expand_->forward(x)), macro_);
   const auto k = layout_.kernels.back();

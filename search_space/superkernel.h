@@ -76,8 +76,12 @@ class SuperkernelImpl : public torch::nn::Module {
   /// of the indicators a candidate keeps and of (1 - d) of the first one it
   /// drops — one-hot in value for 0/1 indicators, with their gradients.
   torch::Tensor selection(const torch::Tensor& d) const;
-  /// The block's output (no residual; the chain adds it) with indicators `d`.
+  /// The block's output (no residual; the chain adds it) with indicators
+  /// `d`: one fused node (`kernels::relu_conv_bn`) whose depthwise weight
+  /// is the masked superkernel.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& d);
+  /// The same as plain ATen calls (what the fused node is tested against).
+  torch::Tensor forward_modules(const torch::Tensor& x, const torch::Tensor& d);
 
   const SuperkernelLayout& layout() const { return layout_; }
 

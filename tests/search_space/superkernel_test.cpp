@@ -94,6 +94,36 @@ TEST(Superkernel, ThresholdsDecideKernelExpansionAndSkipWithAGradient) {
   for (int64_t s = 0; s < 4; ++s) EXPECT_LT(g[s].item<double>(), 0) << s;
 }
 
+// The fused block equals its module calls, in training mode: outputs, and
+// the gradients of the weights and of the thresholds through the masks.
+TEST(Superkernel, FusedNodeMatchesModuleCallsWithGradients) {
+  torch::manual_seed(2);
+  ChainMacro m;
+  m.activation = "relu";
+  auto sk = std::make_shared<SuperkernelImpl>(4, 6, 2, superkernel_layout(kProxyless, false, "t"),
+                                              m);
+  sk->to(torch::kFloat64);
+  sk->train();
+  const auto x = torch::randn({3, 4, 9, 9}, torch::kFloat64);
+  auto run = [&](bool fused) {
+    auto t = torch::full({4}, 1.0, torch::dtype(torch::kFloat64).requires_grad(true));
+    const auto d = sk->indicators(t, 1.0) * torch::tensor({1.0, 0.7, 1.0, 1.0}, torch::kFloat64);
+    const auto y = fused ? sk->forward(x, d) : sk->forward_modules(x, d);
+    const auto params = sk->parameters();
+    std::vector<torch::Tensor> inputs(params.begin(), params.end());
+    inputs.push_back(t);
+    auto g = torch::autograd::grad({(y * y).sum()}, inputs);
+    g.insert(g.begin(), y.detach());
+    return g;
+  };
+  const auto fused = run(true), modules = run(false);
+  ASSERT_EQ(fused.size(), modules.size());
+  for (size_t i = 0; i < fused.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(fused[i], modules[i], 1e-8, 1e-10)) << i;
+  }
+  EXPECT_GT(fused.back().abs().sum().item<double>(), 0);  // the thresholds get a gradient
+}
+
 TEST(Superkernel, LayoutsNeedANestedGrid) {
   const auto l = superkernel_layout(kProxyless, false, "chain_proxyless");
   EXPECT_FALSE(l.skippable);
