@@ -80,4 +80,14 @@ void throw_rule_broken(const std::string& where, const std::string& key,
                                 key, rule, shown(found)));
 }
 
+void throw_wrong_elements(const std::string& where, const std::string& key,
+                          const nlohmann::json& like, const nlohmann::json& found) {
+  std::string elements = like.is_array() && !like.empty()
+                             ? fmt::format("a list of {}s", json_type_name(like.front()))
+                             : fmt::format("a value like {}", shown(like));
+  if (like.is_array() && like.empty()) elements = "a list of names";
+  throw ConfigError(fmt::format("{}{}{}: expected {}, found {}", where, where.empty() ? "" : ".",
+                                key, elements, shown(found)));
+}
+
 }  // namespace nas::core

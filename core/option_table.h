@@ -62,6 +62,12 @@ struct OptionSchema {
 [[noreturn]] void throw_rule_broken(const std::string& where, const std::string& key,
                                     const std::string& rule, const nlohmann::json& found);
 
+/// The ConfigError of a value whose elements do not have the default's
+/// types (a list of names holding a number): "where.key: expected a value
+/// like DEFAULT, found VALUE".
+[[noreturn]] void throw_wrong_elements(const std::string& where, const std::string& key,
+                                       const nlohmann::json& like, const nlohmann::json& found);
+
 /// The options of one component, declared once (LibTorch's `XxxOptions`
 /// idiom): a struct `O` whose member initialisers are the defaults, and one
 /// table of its fields (key, member, help, rule) that yields the defaults
@@ -121,7 +127,13 @@ class OptionTable {
       }
     }
     O o{};
-    for (const auto& f : fields_) f.set(o, resolved.at(f.key));
+    for (const auto& f : fields_) {
+      try {
+        f.set(o, resolved.at(f.key));
+      } catch (const nlohmann::json::exception&) {
+        throw_wrong_elements(where, f.key, f.get(O{}), resolved.at(f.key));
+      }
+    }
     for (const auto& c : checks_) c(o, where);
     return o;
   }

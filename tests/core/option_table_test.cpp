@@ -92,6 +92,23 @@ TEST(OptionTable, GivenKeysAreCheckedBeforeARequiredKeyStillMissing) {
   }
 }
 
+// A list's elements are checked against the default's (found by the chain
+// table fuzz target: a number among candidate names).
+TEST(OptionTable, ListElementsOfTheWrongTypeAreErrorsNamingTheKey) {
+  struct Named {
+    std::vector<std::string> names = {"a"};
+  };
+  OptionTable<Named> t;
+  t.add("names", &Named::names, "names");
+  try {
+    t.parse({{"names", {"b", 5}}}, "thing.y");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "thing.y.names: expected a list of strings, found [\"b\",5]");
+  }
+  EXPECT_EQ(t.parse({{"names", {"b", "c"}}}, "thing.y").names.size(), 2u);
+}
+
 TEST(JsonError, SaysWhetherTextIsNotJsonOrJsonPastALimit) {
   auto kind = [](const std::string& text) {
     try {

@@ -46,6 +46,8 @@
 #include "experiments/study.h"
 #include "hardware/cost_table.h"
 #include "hardware/published.h"
+#include "search_space/chain.h"
+#include "search_space/chain_space.h"
 #include "search_space/darts_space.h"
 #include "search_space/nb201_space.h"
 
@@ -286,6 +288,12 @@ const nas::search_space::Nb201Space& nb201() {
   return s;
 }
 
+const nas::search_space::ChainSpace& chain() {
+  static const nas::search_space::ChainSpace s("chain_proxyless", "proxyless",
+                                               nlohmann::json::object());
+  return s;
+}
+
 /// Removes a file when the scope ends, however it ends.
 struct Removed {
   std::string path;
@@ -312,6 +320,27 @@ std::vector<Target> parser_targets() {
                  [](const Bytes& t) {
                    const auto a = nb201().parse(t);
                    if (nb201().parse(nb201().format(a)) != a) throw std::logic_error("round trip changed");
+                 }});
+  out.push_back({"chain", "chain architecture text (<table>:<op>,...; configs/nets/)",
+                 {"proxyless:mb6_k3,zero,mb3_k5,zero,mb6_k7,mb3_k3,zero,zero,mb6_k5,mb3_k7,mb3_k3,"
+                  "mb6_k3,mb3_k5,zero,mb3_k3,zero,mb6_k7,mb3_k5,zero,mb6_k3,mb6_k7",
+                  "fbnet_a:skip,mb3_k3,mb1_k3,skip,skip,mb6_k5,mb3_k3,mb1_k5,mb3_k3,mb6_k5,mb3_k5,"
+                  "mb1_k5_g2,mb6_k5,mb6_k3,mb1_k5_g2,mb3_k5,mb1_k3_g2,mb6_k5,mb6_k5,mb3_k5,mb6_k5,mb6_k5",
+                  "spnas:mb3_k3,mb3_k3,mb3_k3,zero,mb6_k5,mb3_k3,mb3_k3,mb3_k3,mb6_k5,mb3_k3,mb3_k3,"
+                  "mb3_k3,mb6_k5,mb3_k5,mb3_k5,mb3_k5,mb6_k5,mb6_k5,mb6_k5,mb6_k5"},
+                 [](const Bytes& t) {
+                   const auto a = chain().parse(t);
+                   if (chain().parse(chain().format(a)) != a) throw std::logic_error("round trip changed");
+                 }});
+  out.push_back({"chain_table", "chain space tables (space.options.table, a table file)",
+                 {nas::search_space::chain_table_to_json(
+                      nas::search_space::builtin_chain_tables().at("spnas")).dump(),
+                  R"({"name": "tiny", "stages": [{"channels": 24, "blocks": 2, "stride": 2}], "candidates": ["mb3_k3_g2", "skip"], "last_op": "mb6_k3", "last_channels": 32})"},
+                 [](const Bytes& t) {
+                   const auto j = nas::core::parse_json(t, "fuzz");
+                   const auto m = nas::search_space::chain_table_from_json(
+                       j, nas::search_space::builtin_chain_tables().at("proxyless"), "table");
+                   (void)nas::search_space::chain_table_summary(m);
                  }});
   out.push_back({"config", "search config JSON (--config, --set), objective and estimator options",
                  {R"({"epochs": 5, "network": {"C": 4, "layers": 5}, "data": {"batch": 32}})",
