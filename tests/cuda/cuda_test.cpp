@@ -48,6 +48,21 @@ TEST_F(Cuda, EveryOneShotStrategySearchesOnTheGpu) {
   }
 }
 
+// The chain strategies on a chain supernet, Single-Path NAS's superkernels
+// (masks as buffers, thresholds as alpha) included.
+TEST_F(Cuda, ChainStrategiesSearchOnTheGpu) {
+  for (const char* strategy : {"proxyless", "fbnet", "single_path"}) {
+    TempDir out;
+    auto config = tiny_config(out.str(), 5);
+    config["space"] = {{"name", "chain_proxyless"}, {"options", nlohmann::json::object()}};
+    config["network"]["width_mult"] = 0.05;
+    const auto r = run_search(on_cuda(config, strategy), false, builtin_registries());
+    EXPECT_FALSE(r.interrupted) << strategy;
+    EXPECT_EQ(r.result["device"], "cuda") << strategy;
+    EXPECT_EQ(log_of(out.str()).size(), 2u) << strategy;
+  }
+}
+
 // A checkpoint made on CUDA resumes on CUDA (CPU and CUDA generators both
 // restored) and loads on the CPU, where `nas show` and evaluation read it.
 TEST_F(Cuda, CheckpointResumesOnCudaAndLoadsOnTheCpu) {
