@@ -7,6 +7,7 @@
 #include "strategies/fairnas.h"
 #include "strategies/random_search.h"
 #include "strategies/random_ws.h"
+#include "strategies/sharp_darts.h"
 #include "strategies/single_path.h"
 #include "strategies/snas.h"
 #include "strategies/strategy.h"
@@ -26,6 +27,10 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "DARTS (Liu et al., ICLR 2019): softmax mixture of all ops, alpha "
         "step on validation data then weight step; order 1 or 2",
         Darts::options_table().schema(), factory<Darts>());
+  r.add("sharp_darts",
+        "sharpDARTS (Hundt et al., 2019): DARTS with MaxW weighting (1 - max w + w) and "
+        "Cosine Power Annealing of the learning rate",
+        SharpDarts::options_table().schema(), factory<SharpDarts>());
   r.add("snas",
         "SNAS (Xie et al., ICLR 2019): relaxed Gumbel-softmax samples of all "
         "ops, single-level update, optional resource penalty",

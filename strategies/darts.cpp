@@ -35,16 +35,7 @@ std::vector<torch::Tensor> gradients(const torch::Tensor& loss,
 const core::OptionTable<DartsOptions>& Darts::options_table() {
   static const auto table = [] {
     core::OptionTable<DartsOptions> t;
-    add_weight_options(t);
-    add_alpha_options(t);
-    add_eval_options(t);
-    t.add("order", &DartsOptions::order, "1: first-order alpha gradient, 2: second order",
-          core::one_of({1, 2}))
-        .add("unrolled_r", &DartsOptions::unrolled_r,
-             "finite-difference scale of the second-order step (R = unrolled_r / ||v||)",
-             core::greater_than(0))
-        .add("weight_step_first", &DartsOptions::weight_step_first,
-             "the weight step before the alpha step (AutoDL's DARTS-V1)");
+    add_darts_options(t);
     return t;
   }();
   return table;
@@ -61,7 +52,11 @@ void Darts::attach(SearchContext& ctx) {
 }
 
 search_space::PathSpec Darts::path() const {
-  return search_space::PathSpec::weighted_all(torch::softmax(logits(), 1));
+  return search_space::PathSpec::weighted_all(mixture_weights(torch::softmax(logits(), 1)));
+}
+
+search_space::PathSpec Darts::eval_path() const {
+  return search_space::PathSpec::weighted_all(mixture_weights(probabilities()));
 }
 
 torch::Tensor Darts::first_order_gradient(const Batch& val, StepStats& stats) {
@@ -137,8 +132,7 @@ torch::Tensor Darts::alpha_gradient(const Batch& train, const Batch& val,
 StepStats Darts::step(const Batch& train, const Batch& val) {
   StepStats stats;
   auto weights = [&] {
-    weight_step(train, search_space::PathSpec::weighted_all(
-                           probabilities()),
+    weight_step(train, search_space::PathSpec::weighted_all(mixture_weights(probabilities())),
                 stats);
   };
   // quark0/darts (and AutoDL's DARTS-V2): the alpha step first, then the

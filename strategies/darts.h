@@ -38,6 +38,23 @@ struct DartsOptions : OneShotOptions, AlphaOptions {
   bool weight_step_first = false;
 };
 
+/// Declares DARTS's options (the weights', alpha's, the eval pass, order,
+/// unrolled_r, weight_step_first) in a table of DartsOptions or a struct
+/// derived from it.
+template <class O>
+void add_darts_options(core::OptionTable<O>& t) {
+  add_weight_options(t);
+  add_alpha_options(t);
+  add_eval_options(t);
+  t.add("order", &DartsOptions::order, "1: first-order alpha gradient, 2: second order",
+        core::one_of({1, 2}))
+      .add("unrolled_r", &DartsOptions::unrolled_r,
+           "finite-difference scale of the second-order step (R = unrolled_r / ||v||)",
+           core::greater_than(0))
+      .add("weight_step_first", &DartsOptions::weight_step_first,
+           "the weight step before the alpha step (AutoDL's DARTS-V1)");
+}
+
 class Darts : public OneShotStrategy {
  public:
   explicit Darts(const DartsOptions& options);
@@ -60,6 +77,13 @@ class Darts : public OneShotStrategy {
   torch::Tensor alpha_gradient(const Batch& train, const Batch& val,
                                StepStats& stats);
 
+
+ protected:
+  /// The weights every op of an edge runs with, from the edge's softmax
+  /// probabilities `p` [D, K] (differentiable): `p` itself here;
+  /// sharpDARTS's max_w changes them.
+  virtual torch::Tensor mixture_weights(const torch::Tensor& p) const { return p; }
+  search_space::PathSpec eval_path() const override;
 
  private:
   torch::Tensor first_order_gradient(const Batch& val, StepStats& stats);

@@ -529,7 +529,7 @@ INSTANTIATE_TEST_SUITE_P(
     AllStrategies, Conformance,
     ::testing::Combine(::testing::Values("darts", "nb201", "chain_proxyless"),
                        ::testing::Values("darts", "snas", "gdas", "proxyless",
-                                         "fairnas", "random_ws", "fbnet")),
+                                         "fairnas", "random_ws", "fbnet", "sharp_darts")),
     [](const auto& info) {
       return std::get<0>(info.param) + "_" + std::get<1>(info.param);
     });
@@ -556,7 +556,7 @@ TEST(Conformance, CoversEveryRegisteredStrategy) {
   // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
             (std::vector<std::string>{"darts", "fairnas", "fbnet", "gdas", "proxyless",
-                                      "random_ws", "single_path", "snas"}));
+                                      "random_ws", "sharp_darts", "single_path", "snas"}));
   EXPECT_EQ(builtin_registries().trial_strategies.names(),
             (std::vector<std::string>{"evolution", "list", "random"}));
 }
