@@ -55,7 +55,7 @@ nlohmann::json search_defaults() {
       {"network", {{"C", 16}, {"layers", 8}, {"cells_per_stage", 5}, {"width_mult", 0.0}}},
       {"data", data::default_data_options()},
       {"objective", hardware::objective_defaults()},
-      // Trial strategies (random, evolution, list): what estimates an
+      // Trial strategies (random, evolution, reinforce, list): what estimates an
       // architecture, what a run may spend (0: no limit by that measure)
       // and, optionally, a second estimator whose rank correlation with
       // the first the run reports (`nas rank`). One-shot strategies use

@@ -1,6 +1,6 @@
 #include "experiments/trials.h"
 
-// The trial loop: black-box strategies (random, evolution, list) propose
+// The trial loop: black-box strategies (random, evolution, reinforce, list) propose
 // architectures, an estimator evaluates each, one trials.jsonl line and a
 // checkpoint follow every trial. Shares the run mechanism (experiments/
 // run.h) with the one-shot loop.

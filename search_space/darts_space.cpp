@@ -63,6 +63,19 @@ int64_t DartsSpace::edge_row(int64_t cell, int64_t node, int64_t input) const {
   return cell * (steps_ * (steps_ + 3) / 2) + node * (node + 3) / 2 + input;
 }
 
+std::vector<NodeInputs> DartsSpace::node_inputs() const {
+  std::vector<NodeInputs> out;
+  if (derive_mode_ != "top2") return out;
+  for (int64_t c = 0; c < 2; ++c) {
+    for (int64_t i = 0; i < steps_; ++i) {
+      NodeInputs node{c, i + 2, {}, 2};
+      for (int64_t j = 0; j < i + 2; ++j) node.decisions.push_back(edge_row(c, i, j));
+      out.push_back(std::move(node));
+    }
+  }
+  return out;
+}
+
 std::vector<Decision> DartsSpace::decisions() const {
   std::vector<Decision> out;
   for (const char* cell : kCellNames) {

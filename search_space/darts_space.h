@@ -49,6 +49,8 @@ class DartsSpace : public SearchSpace {
   Architecture parse(std::string_view text) const override;
   std::string to_dot(const Architecture& arch) const override;
   const OpFamily* op_family() const override { return &darts_ops(); }
+  /// Every node of both cell types keeps 2 edges under "top2"; none under "all".
+  std::vector<NodeInputs> node_inputs() const override;
 
   int64_t steps() const { return steps_; }
   /// Row of alpha of edge (node i, input j) in cell type `cell` (0 normal).

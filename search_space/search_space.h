@@ -35,6 +35,17 @@ struct Decision {
   std::vector<int64_t> choices() const;
 };
 
+/// A node that keeps `keep` of its incoming edges (DARTS's top-2 rule):
+/// `decisions[j]` is the decision of the edge from state j (states below
+/// `first_node` are the cell's inputs; node i is state first_node + i).
+/// Nodes of one cell type share `cell` and come in order.
+struct NodeInputs {
+  int64_t cell = 0;
+  int64_t state = 0;
+  std::vector<int64_t> decisions;
+  int64_t keep = 2;
+};
+
 /// What masks the disallowed columns of alpha: [D, K] with 0 where allowed
 /// and kMaskedLogit elsewhere (added to logits, a softmax gives those
 /// columns exactly 0 and a Gumbel sample never picks them); undefined when
@@ -88,6 +99,12 @@ class SearchSpace {
   virtual Architecture parse(std::string_view text) const = 0;
   /// A Graphviz description of the architecture's cells.
   virtual std::string to_dot(const Architecture& arch) const = 0;
+  /// The nodes that choose which incoming edges they keep (DARTS with its
+  /// "top2" rule); empty where every decision is an op choice of its own
+  /// (NB201, chains, DARTS's "all"). A sampler that picks per node `keep`
+  /// inputs and an op for each, writes 1 at (edge, op) and 0 on every other
+  /// row of the node, gets that architecture back from `derive`.
+  virtual std::vector<NodeInputs> node_inputs() const { return {}; }
   /// The ops of the space's stand-alone networks (what `build_network`
   /// puts on an edge), for cost models that build one op alone; null for a
   /// space without a named op family.

@@ -1,5 +1,7 @@
 #include "strategies/arch_list.h"
+#include "strategies/asap.h"
 #include "strategies/darts.h"
+#include "strategies/enas.h"
 #include "strategies/evolution.h"
 #include "strategies/fbnet.h"
 #include "strategies/gdas.h"
@@ -7,6 +9,7 @@
 #include "strategies/fairnas.h"
 #include "strategies/random_search.h"
 #include "strategies/random_ws.h"
+#include "strategies/reinforce.h"
 #include "strategies/sharp_darts.h"
 #include "strategies/single_path.h"
 #include "strategies/snas.h"
@@ -31,6 +34,10 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "sharpDARTS (Hundt et al., 2019): DARTS with MaxW weighting (1 - max w + w) and "
         "Cosine Power Annealing of the learning rate",
         SharpDarts::options_table().schema(), factory<SharpDarts>());
+  r.add("asap",
+        "ASAP (Noy et al., AISTATS 2020): DARTS's step on softmax(alpha / tau) with tau "
+        "annealed per epoch; ops whose weight falls below a threshold are pruned for good",
+        Asap::options_table().schema(), factory<Asap>());
   r.add("snas",
         "SNAS (Xie et al., ICLR 2019): relaxed Gumbel-softmax samples of all "
         "ops, single-level update, optional resource penalty",
@@ -47,6 +54,10 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "Single-Path NAS (Stamoulis et al., 2019): one superkernel per block, trainable "
         "thresholds on weight norms choose kernel and expansion, loss CE + l * log(LAT)",
         SinglePath::options_table().schema(), factory<SinglePath>());
+  r.add("enas",
+        "ENAS (Pham et al., ICML 2018): an LSTM controller samples one path per step for "
+        "the weights, and learns by REINFORCE from validation accuracy after each epoch",
+        Enas::options_table().schema(), factory<Enas>());
   r.add("proxyless",
         "ProxylessNAS (Cai et al., ICLR 2019): binary gates, single-path "
         "weight steps, two-path alpha steps",
@@ -70,6 +81,10 @@ void register_builtin_trial_strategies(TrialStrategyRegistry& r) {
         "regularized (aging) evolution (Real et al., AAAI 2019): tournament of S from a "
         "population of P, one mutation per child, the oldest leaves",
         Evolution::options_table().schema(), factory<Evolution, TrialStrategy>());
+  r.add("reinforce",
+        "REINFORCE (AutoDL's NAS-Bench-201 baseline): a softmax policy per decision (or ENAS's "
+        "LSTM controller) learns from each estimate against a moving-average baseline",
+        ReinforceTrials::options_table().schema(), factory<ReinforceTrials, TrialStrategy>());
   r.add("list",
         "the architectures of a file (option file), in order: evaluate or rank a fixed set",
         ArchList::options_table().schema(), factory<ArchList, TrialStrategy>());

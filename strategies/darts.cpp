@@ -52,11 +52,11 @@ void Darts::attach(SearchContext& ctx) {
 }
 
 search_space::PathSpec Darts::path() const {
-  return search_space::PathSpec::weighted_all(mixture_weights(torch::softmax(logits(), 1)));
+  return mixture_path(torch::softmax(logits(), 1));
 }
 
 search_space::PathSpec Darts::eval_path() const {
-  return search_space::PathSpec::weighted_all(mixture_weights(probabilities()));
+  return mixture_path(probabilities());
 }
 
 torch::Tensor Darts::first_order_gradient(const Batch& val, StepStats& stats) {
@@ -132,8 +132,7 @@ torch::Tensor Darts::alpha_gradient(const Batch& train, const Batch& val,
 StepStats Darts::step(const Batch& train, const Batch& val) {
   StepStats stats;
   auto weights = [&] {
-    weight_step(train, search_space::PathSpec::weighted_all(mixture_weights(probabilities())),
-                stats);
+    weight_step(train, mixture_path(probabilities()), stats);
   };
   // quark0/darts (and AutoDL's DARTS-V2): the alpha step first, then the
   // weight step; AutoDL's DARTS-V1 does the weight step first.

@@ -83,6 +83,11 @@ class Darts : public OneShotStrategy {
   /// probabilities `p` [D, K] (differentiable): `p` itself here;
   /// sharpDARTS's max_w changes them.
   virtual torch::Tensor mixture_weights(const torch::Tensor& p) const { return p; }
+  /// The supernet path of a mixture with probabilities `p`: every op
+  /// weighted by mixture_weights(p); ASAP leaves its pruned ops out.
+  virtual search_space::PathSpec mixture_path(const torch::Tensor& p) const {
+    return search_space::PathSpec::weighted_all(mixture_weights(p));
+  }
   search_space::PathSpec eval_path() const override;
 
  private:

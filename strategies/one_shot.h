@@ -80,8 +80,9 @@ class OneShotStrategy : public SearchStrategy {
   const torch::Tensor& alpha() const { return alpha_; }
   /// alpha with the space's disallowed columns masked (`logit_mask`):
   /// what every softmax and Gumbel sample of alpha reads; alpha itself
-  /// where the space allows every column.
-  torch::Tensor logits() const { return mask_.defined() ? alpha_ + mask_ : alpha_; }
+  /// where the space allows every column. (ASAP: alpha / tau, its pruned
+  /// columns masked too.)
+  virtual torch::Tensor logits() const { return mask_.defined() ? alpha_ + mask_ : alpha_; }
   /// softmax(alpha) per decision.
   torch::Tensor probabilities() const;
   torch::Tensor op_probabilities() const override { return probabilities(); }
@@ -121,6 +122,8 @@ class OneShotStrategy : public SearchStrategy {
                                const torch::Tensor& probs) const;
   /// The learning rate of the current epoch.
   double lr() const { return lr_; }
+  /// The space's logit mask (undefined where every column is allowed).
+  const torch::Tensor& space_mask() const { return mask_; }
   /// Subclasses save/load their own extra state here.
   virtual void save_extra(torch::serialize::OutputArchive&) const {}
   virtual void load_extra(torch::serialize::InputArchive&) {}

@@ -56,7 +56,7 @@ class TrialStrategy {
 
 using TrialStrategyRegistry = core::Registry<TrialStrategy>;
 
-/// Registers `random`, `evolution` and `list`, one line each.
+/// Registers `random`, `evolution`, `reinforce` and `list`, one line each.
 void register_builtin_trial_strategies(TrialStrategyRegistry& registry);
 
 }  // namespace nas::strategies

@@ -25,7 +25,7 @@ expect 0 "one-shot strategies:" -- "$nas" list
 expect 0 "trial strategies:" -- "$nas" list strategies
 expect 0 "darts" -- "$nas" list spaces
 expect 2 "error: unrecognised option '--no-such-flag'" -- "$nas" search --no-such-flag
-expect 2 "unknown strategy 'dartz'; valid names: darts" -- "$nas" search --strategy dartz
+expect 2 "unknown strategy 'dartz'; valid names: asap, darts" -- "$nas" search --strategy dartz
 expect 2 "unknown command 'serch'" -- "$nas" serch
 expect 2 "error: " -- "$nas" search --epochs ten
 expect 2 "unknown option 'config.epoch'" -- "$nas" search --set epoch=3

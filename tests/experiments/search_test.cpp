@@ -234,6 +234,8 @@ TEST(Search, DeclaredPassesPerStepAreTheCountedPasses) {
       {"fairnas", nlohmann::json::object()},
       {"random_ws", {{"eval_archs", 2}, {"epoch_eval_archs", 0}}},
       {"fbnet", {{"warmup_epochs", 0}}},
+      {"enas", {{"controller_steps", 1}, {"aggregate", 2}, {"select_archs", 2}}},
+      {"asap", {{"tau_grace", 5.0}}},
   };
   for (const auto& [name, options] : strategies) {
     SCOPED_TRACE(name + " " + options.dump());
@@ -507,6 +509,12 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
     if (strategy == "fbnet" || strategy == "single_path") {
       c["strategy"]["options"] = {{"warmup_epochs", 1}};
     }
+    if (strategy == "asap") {
+      c["strategy"]["options"] = {{"tau0", 1.2}, {"tau_decay", 0.5}, {"prune_threshold", 0.9}};
+    }
+    if (strategy == "enas") {
+      c["strategy"]["options"] = {{"controller_steps", 2}, {"aggregate", 3}, {"select_archs", 4}};
+    }
     return resolve_config(search_defaults(), {c}, builtin_registries());
   };
   TempDir a, b, c;
@@ -529,7 +537,8 @@ INSTANTIATE_TEST_SUITE_P(
     AllStrategies, Conformance,
     ::testing::Combine(::testing::Values("darts", "nb201", "chain_proxyless"),
                        ::testing::Values("darts", "snas", "gdas", "proxyless",
-                                         "fairnas", "random_ws", "fbnet", "sharp_darts")),
+                                         "fairnas", "random_ws", "fbnet", "sharp_darts",
+                                         "enas", "asap")),
     [](const auto& info) {
       return std::get<0>(info.param) + "_" + std::get<1>(info.param);
     });
@@ -555,10 +564,11 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Conformance, CoversEveryRegisteredStrategy) {
   // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
-            (std::vector<std::string>{"darts", "fairnas", "fbnet", "gdas", "proxyless",
-                                      "random_ws", "sharp_darts", "single_path", "snas"}));
+            (std::vector<std::string>{"asap", "darts", "enas", "fairnas", "fbnet", "gdas",
+                                      "proxyless", "random_ws", "sharp_darts", "single_path",
+                                      "snas"}));
   EXPECT_EQ(builtin_registries().trial_strategies.names(),
-            (std::vector<std::string>{"evolution", "list", "random"}));
+            (std::vector<std::string>{"evolution", "list", "random", "reinforce"}));
 }
 
 }  // namespace
