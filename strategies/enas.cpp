@@ -51,26 +51,36 @@ StepStats Enas::step(const Batch& train, const Batch& /*val*/) {
   return stats;
 }
 
-double Enas::reward_accuracy(const search_space::Architecture& arch, const Batch& batch) const {
+double Enas::reward_accuracy(const search_space::Architecture& arch, const Batch& batch,
+                             StepStats& stats) const {
+  // Train mode (BatchNorm on batch statistics) without gradients, as both
+  // references reward: melodyguan's valid_rl runs is_training=True, AutoDL's
+  // NB201 supernet keeps no running statistics.
   torch::NoGradGuard guard;
-  auto& net = *ctx_->supernet;
-  net.eval();
-  const auto logits = net.forward(batch.x, ctx_->space->path_of(arch));
-  net.train();
-  return logits.argmax(1).eq(batch.y).sum().item<double>() / static_cast<double>(batch.size());
+  const auto logits = ctx_->supernet->forward(batch.x, ctx_->space->path_of(arch));
+  const double n = static_cast<double>(batch.size());
+  const double correct = logits.argmax(1).eq(batch.y).sum().item<double>();
+  stats.val_loss += torch::nn::functional::cross_entropy(logits, batch.y).item<double>() * n;
+  stats.val_correct += correct;
+  stats.val_count += batch.size();
+  return correct / n;
 }
 
 void Enas::train_controller(StepStats& stats) {
   if (ctx_->val_loader == nullptr) throw Error("enas: the controller trains on validation data");
   const int64_t samples = opts_.controller_steps * opts_.aggregate;
+  StepStats phase;
   for (int64_t i = 0; i < samples; ++i) {
     const auto batch = ctx_->val_loader->cycling(val_batches_++);
     const auto s = controller_->sample(ctx_->rng);
     const auto arch = controller_->architecture(s);
-    const double acc = reward_accuracy(arch, batch);
+    const double acc = reward_accuracy(arch, batch, phase);
     learner_->learn(s, acc - ctx_->objective.penalty_of(arch));
-    stats.val_correct += acc * static_cast<double>(batch.size());
-    stats.val_count += batch.size();
+  }
+  if (phase.val_count > 0) {
+    stats.val_loss = phase.val_loss / static_cast<double>(phase.val_count);
+    stats.val_correct = phase.val_correct;
+    stats.val_count = phase.val_count;
   }
 }
 

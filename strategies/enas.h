@@ -18,8 +18,8 @@ namespace nas::strategies {
 /// and the weights take one SGD step on the training batch through its
 /// path alone. After the last step of each epoch the controller trains:
 /// `controller_steps` updates of `aggregate` samples, each rewarded with
-/// its accuracy on the next validation batch (supernet in eval mode, no
-/// gradient; the objective's penalty subtracted), by REINFORCE
+/// its accuracy on the next validation batch (supernet in train mode, as
+/// both references, without gradients; the objective's penalty subtracted), by REINFORCE
 /// (ReinforceOptions). The answer, after the last epoch: the best of
 /// `select_archs` controller samples scored on `select_batches` validation
 /// batches (AutoDL's get_best_arch); before it (epoch logs) the controller's
@@ -64,7 +64,9 @@ class Enas : public OneShotStrategy {
  private:
   /// The controller's phase; its mean reward accuracy goes to `stats`' val fields.
   void train_controller(StepStats& stats);
-  double reward_accuracy(const search_space::Architecture& arch, const Batch& batch) const;
+  /// The accuracy of `arch` on `batch`; adds its loss and counts to `stats`.
+  double reward_accuracy(const search_space::Architecture& arch, const Batch& batch,
+                         StepStats& stats) const;
 
   EnasOptions opts_;
   Controller controller_{nullptr};
