@@ -66,6 +66,12 @@ DartsSearchCellImpl::DartsSearchCellImpl(int64_t steps, int64_t multiplier,
       edges_.push_back(register_module(fmt::format("edge{}", edges_.size()),
                                        make_mixed_op(family, args)));
     }
+    if (o.node_bn) {
+      node_bns_.push_back(register_module(
+          fmt::format("node_bn{}", i),
+          nn::BatchNorm2d(nn::BatchNorm2dOptions(c).affine(false).track_running_stats(
+              o.track_running_stats))));
+    }
   }
 }
 
@@ -81,7 +87,8 @@ torch::Tensor DartsSearchCellImpl::forward(const torch::Tensor& s0,
     for (int64_t j = 0; j < 2 + i; ++j, ++e) {
       parts.push_back(edges_[e]->terms(states[j], path.edges[row0 + e], &shared));
     }
-    states.push_back(sum_or_zeros({sum_edges(parts)}, shape, states[1].options()));
+    auto node = sum_or_zeros({sum_edges(parts)}, shape, states[1].options());
+    states.push_back(node_bns_.empty() ? node : node_bns_[i]->forward(node));
   }
   return torch::cat(
       std::vector<torch::Tensor>(states.end() - multiplier_, states.end()), 1);

@@ -32,6 +32,7 @@ class DartsSearchCellImpl : public torch::nn::Module {
   bool reduction_;
   CandidateOp pre0_, pre1_;
   std::vector<MixedOp> edges_;
+  std::vector<torch::nn::BatchNorm2d> node_bns_;  ///< NetworkOptions::node_bn
 };
 
 /// The DARTS search network (`model_search.Network`): stem, `layers` cells

@@ -48,6 +48,9 @@ struct NetworkOptions {
   /// Chains: one superkernel per searchable block instead of a MixedOp
   /// (Single-Path NAS; set by the strategy, not a config key).
   bool superkernel = false;
+  /// DARTS supernet: an affine-free BatchNorm on every node's sum (DARTS-
+  /// PRIME's CRB activation; set by the strategy, not a config key).
+  bool node_bn = false;
 
   nlohmann::json to_json() const;
   /// Reads the known keys of `j` (others are the caller's business).

@@ -1,6 +1,7 @@
 #include "strategies/arch_list.h"
 #include "strategies/asap.h"
 #include "strategies/darts.h"
+#include "strategies/darts_prime.h"
 #include "strategies/enas.h"
 #include "strategies/evolution.h"
 #include "strategies/fbnet.h"
@@ -38,6 +39,11 @@ void register_builtin_strategies(StrategyRegistry& r) {
         "ASAP (Noy et al., AISTATS 2020): DARTS's step on softmax(alpha / tau) with tau "
         "annealed per epoch; ops whose weight falls below a threshold are pruned for good",
         Asap::options_table().schema(), factory<Asap>());
+  r.add("darts_prime",
+        "DARTS-PRIME (Maile et al., 2021): DARTS with alpha steps on a dynamic schedule "
+        "informed by the weights' gradient energy, and proximity (or ADMM) regularization "
+        "toward the discrete architecture; optional per-edge CRB activation",
+        DartsPrime::options_table().schema(), factory<DartsPrime>());
   r.add("snas",
         "SNAS (Xie et al., ICLR 2019): relaxed Gumbel-softmax samples of all "
         "ops, single-level update, optional resource penalty",

@@ -52,7 +52,7 @@ void Darts::attach(SearchContext& ctx) {
 }
 
 search_space::PathSpec Darts::path() const {
-  return mixture_path(torch::softmax(logits(), 1));
+  return mixture_path(activation());
 }
 
 search_space::PathSpec Darts::eval_path() const {

@@ -79,6 +79,9 @@ class Darts : public OneShotStrategy {
 
 
  protected:
+  /// The edge weights the alpha step differentiates, [D, K]:
+  /// softmax(logits()); DARTS-PRIME's CRB activation clamps alpha instead.
+  virtual torch::Tensor activation() const { return torch::softmax(logits(), 1); }
   /// The weights every op of an edge runs with, from the edge's softmax
   /// probabilities `p` [D, K] (differentiable): `p` itself here;
   /// sharpDARTS's max_w changes them.

@@ -108,7 +108,7 @@ void OneShotStrategy::weight_step(const Batch& batch,
   loss.backward();
   // NOTE: alpha is kept out of the weight optimizer and the weight gradient
   // clip, as in the reference implementation.
-  torch::nn::utils::clip_grad_norm_(weights_, one_shot_.grad_clip);
+  last_grad_norm_ = torch::nn::utils::clip_grad_norm_(weights_, one_shot_.grad_clip);
   w_optimizer_->step();
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;

@@ -83,8 +83,10 @@ class OneShotStrategy : public SearchStrategy {
   /// where the space allows every column. (ASAP: alpha / tau, its pruned
   /// columns masked too.)
   virtual torch::Tensor logits() const { return mask_.defined() ? alpha_ + mask_ : alpha_; }
-  /// softmax(alpha) per decision.
-  torch::Tensor probabilities() const;
+  /// The architecture weights per decision, without gradient:
+  /// softmax(logits()) (DARTS-PRIME's CRB activation: alpha clamped to
+  /// 0..1). best(), argmax_path(), the eval path and the log read them.
+  virtual torch::Tensor probabilities() const;
   torch::Tensor op_probabilities() const override { return probabilities(); }
 
  protected:
@@ -96,7 +98,7 @@ class OneShotStrategy : public SearchStrategy {
   /// One op per decision: the argmax of the probabilities.
   search_space::PathSpec argmax_path() const;
   /// One SGD step of the weights on `batch` through `path`; fills the
-  /// train fields of `stats`.
+  /// train fields of `stats` and last_grad_norm().
   void weight_step(const Batch& batch, const search_space::PathSpec& path,
                    StepStats& stats);
   /// The alpha optimizer (see AlphaOptimizer).
@@ -120,6 +122,9 @@ class OneShotStrategy : public SearchStrategy {
   /// / d L (1 for additive terms). `task_grad` alone without an objective.
   torch::Tensor with_objective(const torch::Tensor& task_grad, double task_loss,
                                const torch::Tensor& probs) const;
+  /// The L2 norm of all weight gradients of the last weight_step, before
+  /// the clip.
+  double last_grad_norm() const { return last_grad_norm_; }
   /// The learning rate of the current epoch.
   double lr() const { return lr_; }
   /// The space's logit mask (undefined where every column is allowed).
@@ -139,6 +144,7 @@ class OneShotStrategy : public SearchStrategy {
  private:
   torch::Tensor mask_;
   double lr_ = 0;
+  double last_grad_norm_ = 0;
 };
 
 }  // namespace nas::strategies

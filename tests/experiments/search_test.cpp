@@ -236,6 +236,7 @@ TEST(Search, DeclaredPassesPerStepAreTheCountedPasses) {
       {"fbnet", {{"warmup_epochs", 0}}},
       {"enas", {{"controller_steps", 1}, {"aggregate", 2}, {"select_archs", 2}}},
       {"asap", {{"tau_grace", 5.0}}},
+      {"darts_prime", {{"schedule", "fixed"}, {"sched_freq", 2}}},
   };
   for (const auto& [name, options] : strategies) {
     SCOPED_TRACE(name + " " + options.dump());
@@ -515,6 +516,15 @@ TEST_P(Conformance, SameSeedSameRunAndExactResume) {
     if (strategy == "enas") {
       c["strategy"]["options"] = {{"controller_steps", 2}, {"aggregate", 3}, {"select_archs", 4}};
     }
+    if (strategy == "darts_prime") {  // alpha steps from the second step on
+      c["strategy"]["options"] = {{"sched_freq", 1}, {"threshold_init", 1e3}};
+    }
+    if (strategy == "darts_prime_crb") {
+      c["strategy"] = {{"name", "darts_prime"},
+                       {"options", {{"activation", "crb"}, {"reg", "admm"}, {"admm_freq", 2},
+                                    {"sched_freq", 1}, {"threshold_init", 1e3},
+                                    {"alpha_lr", 0.05}}}};
+    }
     return resolve_config(search_defaults(), {c}, builtin_registries());
   };
   TempDir a, b, c;
@@ -538,7 +548,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("darts", "nb201", "chain_proxyless"),
                        ::testing::Values("darts", "snas", "gdas", "proxyless",
                                          "fairnas", "random_ws", "fbnet", "sharp_darts",
-                                         "enas", "asap")),
+                                         "enas", "asap", "darts_prime")),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    });
+
+// DARTS-PRIME's per-edge CRB activation (node BatchNorm, masked ops) with
+// ADMM's Z and U, on the space whose supernet has the node BatchNorm.
+INSTANTIATE_TEST_SUITE_P(
+    CrbActivation, Conformance,
+    ::testing::Combine(::testing::Values("darts"), ::testing::Values("darts_prime_crb")),
     [](const auto& info) {
       return std::get<0>(info.param) + "_" + std::get<1>(info.param);
     });
@@ -564,9 +583,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Conformance, CoversEveryRegisteredStrategy) {
   // One-shot strategies here; trial strategies in trials_test.cpp.
   EXPECT_EQ(builtin_registries().strategies.names(),
-            (std::vector<std::string>{"asap", "darts", "enas", "fairnas", "fbnet", "gdas",
-                                      "proxyless", "random_ws", "sharp_darts", "single_path",
-                                      "snas"}));
+            (std::vector<std::string>{"asap", "darts", "darts_prime", "enas", "fairnas",
+                                      "fbnet", "gdas", "proxyless", "random_ws", "sharp_darts",
+                                      "single_path", "snas"}));
   EXPECT_EQ(builtin_registries().trial_strategies.names(),
             (std::vector<std::string>{"evolution", "list", "random", "reinforce"}));
 }
