@@ -46,7 +46,8 @@ CandidateOp preprocess0(int64_t c_pp, int64_t c, bool reduction_prev,
 DartsSearchCellImpl::DartsSearchCellImpl(int64_t steps, int64_t multiplier,
                                          int64_t c_pp, int64_t c_p, int64_t c,
                                          bool reduction, bool reduction_prev,
-                                         const NetworkOptions& o)
+                                         const NetworkOptions& o,
+                                         const OpFamily& family)
     : steps_(steps), multiplier_(multiplier), c_(c), reduction_(reduction) {
   pre0_ = register_module(
       "preprocess0",
@@ -54,7 +55,6 @@ DartsSearchCellImpl::DartsSearchCellImpl(int64_t steps, int64_t multiplier,
   pre1_ = register_module("preprocess1", std::make_shared<ReLUConvBNImpl>(
                                              c_p, c, 1, 1, 0, o.affine,
                                              o.track_running_stats));
-  const auto& family = darts_ops();
   for (int64_t i = 0; i < steps; ++i) {
     for (int64_t j = 0; j < 2 + i; ++j) {
       OpArgs args;
@@ -96,7 +96,8 @@ torch::Tensor DartsSearchCellImpl::forward(const torch::Tensor& s0,
 
 DartsSupernetImpl::DartsSupernetImpl(const NetworkOptions& o, int64_t steps,
                                      int64_t multiplier,
-                                     int64_t stem_multiplier)
+                                     int64_t stem_multiplier,
+                                     const OpFamily& family)
     : edges_per_cell_(steps * (steps + 3) / 2) {
   num_decisions_ = 2 * edges_per_cell_;
   int64_t c_curr = stem_multiplier * o.C;
@@ -113,7 +114,7 @@ DartsSupernetImpl::DartsSupernetImpl(const NetworkOptions& o, int64_t steps,
       reduction = true;
     }
     auto cell = std::make_shared<DartsSearchCellImpl>(
-        steps, multiplier, c_pp, c_p, c_curr, reduction, reduction_prev, o);
+        steps, multiplier, c_pp, c_p, c_curr, reduction, reduction_prev, o, family);
     cells_.push_back(register_module(fmt::format("cell{}", i), cell));
     for (size_t e = 0; e < cell->edges().size(); ++e) {
       add_mixed_op((reduction ? edges_per_cell_ : 0) + static_cast<int64_t>(e),
@@ -149,7 +150,7 @@ torch::Tensor DartsSupernetImpl::forward_path(const torch::Tensor& x,
 class DartsNetworkImpl::CellImpl : public torch::nn::Module {
  public:
   CellImpl(const CellGenotype& genotype, int64_t c_pp, int64_t c_p, int64_t c,
-           bool reduction, bool reduction_prev)
+           bool reduction, bool reduction_prev, const OpFamily& family)
       : genotype_(genotype), c_(c), reduction_(reduction) {
     pre0_ = register_module("preprocess0",
                             preprocess0(c_pp, c, reduction_prev, true, true));
@@ -163,7 +164,7 @@ class DartsNetworkImpl::CellImpl : public torch::nn::Module {
         OpArgs args;
         args.c_in = args.c_out = c;
         args.stride = reduction && e.input < 2 ? 2 : 1;
-        auto op = darts_ops().make(e.op, args);
+        auto op = family.make(e.op, args);
         if (!op->is_zero()) {
           register_module(fmt::format("node{}_{}", i, k), op);
         }
@@ -209,7 +210,8 @@ class DartsNetworkImpl::CellImpl : public torch::nn::Module {
 
 DartsNetworkImpl::DartsNetworkImpl(const Architecture& arch,
                                    const NetworkOptions& o,
-                                   int64_t stem_multiplier)
+                                   int64_t stem_multiplier,
+                                   const OpFamily& family)
     : options_(o) {
   if (arch.cells.size() != 2) {
     throw ConfigError("a DARTS architecture needs a normal and a reduce cell");
@@ -246,7 +248,7 @@ DartsNetworkImpl::DartsNetworkImpl(const Architecture& arch,
     }
     auto cell = std::make_shared<CellImpl>(arch.cells[reduction ? 1 : 0], c_pp,
                                            c_p, c_curr, reduction,
-                                           reduction_prev);
+                                           reduction_prev, family);
     cells_.push_back(register_module(fmt::format("cell{}", i), cell));
     reduction_prev = reduction;
     c_pp = c_p;

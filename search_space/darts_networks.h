@@ -20,7 +20,8 @@ class DartsSearchCellImpl : public torch::nn::Module {
  public:
   DartsSearchCellImpl(int64_t steps, int64_t multiplier, int64_t c_pp,
                       int64_t c_p, int64_t c, bool reduction,
-                      bool reduction_prev, const NetworkOptions& options);
+                      bool reduction_prev, const NetworkOptions& options,
+                      const OpFamily& family);
   /// `row0`: the first alpha row of this cell type in `path`.
   torch::Tensor forward(const torch::Tensor& s0, const torch::Tensor& s1,
                         const PathSpec& path, int64_t row0);
@@ -40,8 +41,9 @@ class DartsSearchCellImpl : public torch::nn::Module {
 /// Decisions: 0..E-1 the normal cell's edges, E..2E-1 the reduce cell's.
 class DartsSupernetImpl : public SupernetImpl {
  public:
+  /// `family`: the ops, its `order` the columns of alpha.
   DartsSupernetImpl(const NetworkOptions& options, int64_t steps,
-                    int64_t multiplier, int64_t stem_multiplier);
+                    int64_t multiplier, int64_t stem_multiplier, const OpFamily& family);
   torch::Tensor forward_path(const torch::Tensor& x, const PathSpec& path) override;
 
  private:
@@ -57,7 +59,7 @@ class DartsSupernetImpl : public SupernetImpl {
 class DartsNetworkImpl : public NetworkImpl {
  public:
   DartsNetworkImpl(const Architecture& arch, const NetworkOptions& options,
-                   int64_t stem_multiplier);
+                   int64_t stem_multiplier, const OpFamily& family = darts_ops());
   std::pair<torch::Tensor, torch::Tensor> forward_aux(
       const torch::Tensor& x) override;
   std::string auxiliary_prefix() const override { return "auxiliary_head."; }

@@ -18,10 +18,26 @@ int64_t index_of(const std::vector<std::string>& v, const std::string& s) {
   return it == v.end() ? -1 : static_cast<int64_t>(it - v.begin());
 }
 
-std::vector<std::string> all_darts_op_names() {
+std::vector<std::string> op_names(const OpFamily& family) {
   std::vector<std::string> names;
-  for (const auto& [name, f] : darts_ops().factories) names.push_back(name);
+  for (const auto& [name, f] : family.factories) names.push_back(name);
   return names;
+}
+
+/// sharpDARTS's primitive lists (`cnn/genotypes.py`): DARTS_PRIMITIVES,
+/// PRIMITIVES and SHARPER_PRIMITIVES.
+std::vector<std::string> primitives(const std::string& name) {
+  if (name == "sharp") {
+    return {"none",         "max_pool_3x3",   "skip_connect",       "sep_conv_3x3",
+            "dil_conv_3x3", "flood_conv_3x3", "dil_flood_conv_3x3", "choke_conv_3x3",
+            "dil_choke_conv_3x3"};
+  }
+  if (name == "sharper") {
+    return {"none",         "max_pool_3x3",  "avg_pool_3x3",   "skip_connect",
+            "sep_conv_3x3", "sep_conv_5x5",  "sep_conv_7x7",   "dil_conv_3x3",
+            "dil_conv_5x5", "flood_conv_3x3", "flood_conv_5x5", "dil_flood_conv_3x3"};
+  }
+  return darts_ops().order;
 }
 
 }  // namespace
@@ -34,6 +50,13 @@ const core::OptionTable<DartsSpaceOptions>& DartsSpace::options_table() {
              "last nodes concatenated into the cell's output (1 to steps)")
         .add("stem_multiplier", &DartsSpaceOptions::stem_multiplier,
              "stem channels = stem_multiplier * C (1 to 16)")
+        .add("ops", &DartsSpaceOptions::ops,
+             "the op family: darts (quark0/darts) or sharp (sharpDARTS's SharpSepConv ops)",
+             core::one_of({"darts", "sharp"}))
+        .add("primitives", &DartsSpaceOptions::primitives,
+             "the candidate ops: darts (DARTS's 8), sharp (sharpDARTS's PRIMITIVES, 9) or "
+             "sharper (its SHARPER_PRIMITIVES, 12); sharp and sharper need ops sharp",
+             core::one_of({"darts", "sharp", "sharper"}))
         .add("derive", &DartsSpaceOptions::derive,
              "\"top2\": two strongest inputs per node, \"all\": every edge not `none`",
              core::one_of({"top2", "all"}))
@@ -44,6 +67,12 @@ const core::OptionTable<DartsSpaceOptions>& DartsSpace::options_table() {
                 "darts space: expected 1 <= steps <= 16, 1 <= multiplier <= steps and 1 <= "
                 "stem_multiplier <= 16, found steps {} multiplier {} stem_multiplier {}",
                 o.steps, o.multiplier, o.stem_multiplier));
+          }
+          if (o.primitives != "darts" && o.ops != "sharp") {
+            throw ConfigError(fmt::format(
+                "space.darts.primitives: '{}' lists sharpDARTS's flood and choke ops, which "
+                "need ops 'sharp'; found ops '{}'",
+                o.primitives, o.ops));
           }
         });
     return t;
@@ -57,6 +86,8 @@ DartsSpace::DartsSpace(const nlohmann::json& options) {
   multiplier_ = o.multiplier;
   stem_multiplier_ = o.stem_multiplier;
   derive_mode_ = o.derive;
+  family_ = o.ops == "sharp" ? sharp_ops() : darts_ops();
+  family_.order = primitives(o.primitives);
 }
 
 int64_t DartsSpace::edge_row(int64_t cell, int64_t node, int64_t input) const {
@@ -82,7 +113,7 @@ std::vector<Decision> DartsSpace::decisions() const {
     for (int64_t i = 0; i < steps_; ++i) {
       for (int64_t j = 0; j < i + 2; ++j) {
         out.push_back({fmt::format("{} {}<-{}", cell, i + 2, j),
-                       darts_ops().order});
+                       family_.order});
       }
     }
   }
@@ -141,7 +172,7 @@ void check_darts_sizes(const NetworkOptions& o, bool supernet) {
 Supernet DartsSpace::build_supernet(const NetworkOptions& options) const {
   check_darts_sizes(options, true);
   return std::make_shared<DartsSupernetImpl>(options, steps_, multiplier_,
-                                             stem_multiplier_);
+                                             stem_multiplier_, family_);
 }
 
 Architecture DartsSpace::derive(const torch::Tensor& weights) const {
@@ -154,7 +185,7 @@ Architecture DartsSpace::derive(const torch::Tensor& weights,
     throw ConfigError(fmt::format(
         "darts derive: expected \"top2\" or \"all\", found \"{}\"", mode));
   }
-  const auto& order = darts_ops().order;
+  const auto& order = family_.order;
   const int64_t none = index_of(order, "none");
   const auto w = weights.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   TORCH_CHECK(w.size(0) == 2 * steps_ * (steps_ + 3) / 2 &&
@@ -209,7 +240,7 @@ Architecture DartsSpace::derive(const torch::Tensor& weights,
 }
 
 Architecture DartsSpace::sample(core::Rng& rng, bool include_none) const {
-  const auto& order = darts_ops().order;
+  const auto& order = family_.order;
   const int64_t none = index_of(order, "none");
   const int64_t n = static_cast<int64_t>(order.size());
   auto random_op = [&]() {
@@ -236,7 +267,7 @@ Architecture DartsSpace::sample(core::Rng& rng, bool include_none) const {
 
 Architecture DartsSpace::mutate(const Architecture& arch,
                                 core::Rng& rng) const {
-  const auto& order = darts_ops().order;
+  const auto& order = family_.order;
   Architecture out = arch;
   auto& cell = out.cells.at(rng.uniform_int(2));
   const int64_t i = rng.uniform_int(static_cast<int64_t>(cell.nodes.size()));
@@ -264,7 +295,7 @@ Architecture DartsSpace::mutate(const Architecture& arch,
 }
 
 PathSpec DartsSpace::path_of(const Architecture& arch) const {
-  const auto& order = darts_ops().order;
+  const auto& order = family_.order;
   if (arch.cells.size() != 2) {
     throw ConfigError("a DARTS architecture needs a normal and a reduce cell");
   }
@@ -310,7 +341,7 @@ PathSpec DartsSpace::path_of(const Architecture& arch) const {
 Network DartsSpace::build_network(const Architecture& arch,
                                   const NetworkOptions& options) const {
   check_darts_sizes(options, false);
-  return std::make_shared<DartsNetworkImpl>(arch, options, stem_multiplier_);
+  return std::make_shared<DartsNetworkImpl>(arch, options, stem_multiplier_, family_);
 }
 
 std::string DartsSpace::format(const Architecture& arch) const {
@@ -318,8 +349,7 @@ std::string DartsSpace::format(const Architecture& arch) const {
 }
 
 Architecture DartsSpace::parse(std::string_view text) const {
-  static const auto names = all_darts_op_names();
-  return parse_darts_genotype(text, names);
+  return parse_darts_genotype(text, op_names(family_));
 }
 
 std::string DartsSpace::to_dot(const Architecture& arch) const {

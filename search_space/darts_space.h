@@ -18,12 +18,17 @@ namespace nas::search_space {
 /// concatenated), stem_multiplier (3), derive ("top2": per node the two
 /// strongest incoming edges by their best non-`none` weight, each with its
 /// best non-`none` op, as the reference; "all": every edge whose argmax is
-/// not `none`, the SNAS edge-all genotype).
+/// not `none`, the SNAS edge-all genotype), ops ("darts": quark0/darts's
+/// ops; "sharp": sharpDARTS's SharpSepConv family, `sharp_ops`) and
+/// primitives (the columns: "darts" DARTS's 8, "sharp" and "sharper"
+/// sharpDARTS's PRIMITIVES and SHARPER_PRIMITIVES, which need ops "sharp").
 struct DartsSpaceOptions {
   int64_t steps = 4;
   int64_t multiplier = 4;
   int64_t stem_multiplier = 3;
   std::string derive = "top2";
+  std::string ops = "darts";
+  std::string primitives = "darts";
 };
 
 class DartsSpace : public SearchSpace {
@@ -48,7 +53,7 @@ class DartsSpace : public SearchSpace {
   std::string format(const Architecture& arch) const override;
   Architecture parse(std::string_view text) const override;
   std::string to_dot(const Architecture& arch) const override;
-  const OpFamily* op_family() const override { return &darts_ops(); }
+  const OpFamily* op_family() const override { return &family_; }
   /// Every node of both cell types keeps 2 edges under "top2"; none under "all".
   std::vector<NodeInputs> node_inputs() const override;
 
@@ -61,6 +66,7 @@ class DartsSpace : public SearchSpace {
   int64_t multiplier_;
   int64_t stem_multiplier_;
   std::string derive_mode_;
+  OpFamily family_;  ///< the ops, `order` the primitives
 };
 
 /// Parses the reference code's genotype text: `Genotype(normal=[...],

@@ -129,13 +129,15 @@ namespace {
 /// optionally followed by a BatchNorm (DARTS search cells).
 class PoolImpl : public CandidateOpImpl {
  public:
+  /// `include_pad`: an average that counts the zero padding
+  /// (nn.AvgPool2d's default, sharpDARTS's ResizablePool); DARTS's does not.
   PoolImpl(bool max, int64_t c, int64_t stride, bool bn, bool affine,
-           bool track)
-      : max_(max), stride_(stride) {
+           bool track, bool include_pad = false)
+      : max_(max), include_pad_(include_pad && !max), stride_(stride) {
     if (bn) bn_ = register_module("bn", make_bn(c, affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    const auto y = pool_3x3(x, stride_, max_);
+    const auto y = pool(x);
     return bn_ ? bn_(y) : y;
   }
   /// The pooling depends on x alone: it is computed once per state and
@@ -147,12 +149,12 @@ class PoolImpl : public CandidateOpImpl {
   torch::Tensor forward_shared(const torch::Tensor& x, SharedResults& shared) override {
     if (bn_ && bn_->options.affine()) return {};
     if (!is_training()) {
-      const int64_t kind = max_ ? 3 : 4;
+      const int64_t kind = max_ ? 3 : include_pad_ ? 6 : 4;
       const auto* entry = shared.find(x, kind, stride_);
-      if (!entry) entry = &shared.add(x, kind, stride_, {x, pool_3x3(x, stride_, max_), {}, {}});
+      if (!entry) entry = &shared.add(x, kind, stride_, {x, pool(x), {}, {}});
       return bn_ ? bn_(entry->output) : entry->output;
     }
-    const int64_t kind = max_ ? 1 : 2;
+    const int64_t kind = max_ ? 1 : include_pad_ ? 5 : 2;
     const auto* entry = shared.find(x, kind, stride_);
     if (!entry) entry = &shared.add(x, kind, stride_, compute(x));
     if (bn_ && bn_->running_mean.defined()) {
@@ -167,9 +169,14 @@ class PoolImpl : public CandidateOpImpl {
   }
 
  private:
+  torch::Tensor pool(const torch::Tensor& x) const {
+    if (!include_pad_) return pool_3x3(x, stride_, max_);
+    return torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1}, /*ceil_mode=*/false,
+                             /*count_include_pad=*/true);
+  }
   SharedResults::Entry compute(const torch::Tensor& x) {
     SharedResults::Entry e;
-    e.output = pool_3x3(x, stride_, max_);
+    e.output = pool(x);
     if (bn_) {
       {
         torch::NoGradGuard no_grad;
@@ -181,7 +188,7 @@ class PoolImpl : public CandidateOpImpl {
     return e;
   }
 
-  bool max_;
+  bool max_, include_pad_;
   int64_t stride_;
   nn::BatchNorm2d bn_{nullptr};
 };
@@ -219,17 +226,22 @@ class DilConvImpl : public CandidateOpImpl {
   nn::BatchNorm2d bn_{nullptr};
 };
 
-/// Two stacked depthwise-separable units; the stride is in the first
-/// (DARTS SepConv).
+/// Two stacked depthwise-separable units; the stride (and a dilation) is
+/// in the first: DARTS's SepConv (c_mid = c_in, dilation 1) and
+/// sharpDARTS's SharpSepConv (c_mid channels between the units, the first
+/// unit's dilation and padding as given, the second unit undilated with
+/// padding k/2).
 class SepConvImpl : public CandidateOpImpl {
  public:
   SepConvImpl(int64_t c_in, int64_t c_out, int64_t k, int64_t stride,
-              int64_t padding, bool affine, bool track) {
+              int64_t padding, bool affine, bool track, int64_t c_mid = 0,
+              int64_t dilation = 1) {
+    if (c_mid == 0) c_mid = c_in;
     first_ = register_module(
-        "unit1", std::make_shared<DilConvImpl>(c_in, c_in, k, stride, padding,
-                                               1, affine, track));
+        "unit1", std::make_shared<DilConvImpl>(c_in, c_mid, k, stride, padding,
+                                               dilation, affine, track));
     second_ = register_module(
-        "unit2", std::make_shared<DilConvImpl>(c_in, c_out, k, 1, padding, 1,
+        "unit2", std::make_shared<DilConvImpl>(c_mid, c_out, k, 1, k / 2, 1,
                                                affine, track));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
@@ -312,6 +324,43 @@ OpFamily build_darts_ops() {
   return f;
 }
 
+/// sharpDARTS's `operations.OPS` (ahundt/sharpDARTS `cnn/operations.py`).
+/// Every convolution is a SharpSepConv: ReLU, depthwise kxk (stride,
+/// dilation), pointwise to c_mid, BN, ReLU, depthwise kxk (stride 1,
+/// undilated), pointwise, BN, with c_mid = C (sep_conv, dil_conv), 4 C
+/// (flood) or 32 (choke). The average pool counts its zero padding
+/// (nn.AvgPool2d's default); none, max pool and skip_connect are DARTS's.
+OpFamily build_sharp_ops() {
+  OpFamily f = build_darts_ops();
+  f.name = "sharp";
+  auto& m = f.factories;
+  m.erase("conv_7x1_1x7");
+  m["avg_pool_3x3"] = [](const OpArgs& a) -> CandidateOp {
+    return std::make_shared<PoolImpl>(false, a.c_out, a.stride, a.search, a.affine,
+                                      a.track_running_stats, /*include_pad=*/true);
+  };
+  struct Sharp {
+    const char* name;
+    int64_t k, padding, dilation, mid_mult, mid;
+  };
+  const Sharp table[] = {
+      {"sep_conv_3x3", 3, 1, 1, 1, 0},       {"sep_conv_5x5", 5, 2, 1, 1, 0},
+      {"sep_conv_7x7", 7, 3, 1, 1, 0},       {"dil_conv_3x3", 3, 2, 2, 1, 0},
+      {"dil_conv_5x5", 5, 4, 2, 1, 0},       {"flood_conv_3x3", 3, 1, 1, 4, 0},
+      {"flood_conv_5x5", 5, 2, 1, 4, 0},     {"dil_flood_conv_3x3", 3, 2, 2, 4, 0},
+      {"choke_conv_3x3", 3, 1, 1, 0, 32},    {"dil_choke_conv_3x3", 3, 2, 2, 0, 32},
+  };
+  for (const auto& op : table) {
+    m[op.name] = [op](const OpArgs& a) -> CandidateOp {
+      const int64_t c_mid = op.mid > 0 ? op.mid : op.mid_mult * a.c_out;
+      return std::make_shared<SepConvImpl>(a.c_in, a.c_out, op.k, a.stride, op.padding,
+                                           a.affine, a.track_running_stats, c_mid,
+                                           op.dilation);
+    };
+  }
+  return f;
+}
+
 OpFamily build_nb201_ops() {
   OpFamily f;
   f.name = "nb201";
@@ -352,6 +401,11 @@ const OpFamily& nb201_ops() {
 
 const OpFamily& darts_ops() {
   static const OpFamily family = build_darts_ops();
+  return family;
+}
+
+const OpFamily& sharp_ops() {
+  static const OpFamily family = build_sharp_ops();
   return family;
 }
 

@@ -102,6 +102,13 @@ CandidateOp make_identity_op();
 /// conv_7x1_1x7. `order` is the 8 searchable PRIMITIVES.
 const OpFamily& darts_ops();
 
+/// sharpDARTS's ops (ahundt/sharpDARTS `operations.OPS`): DARTS's names with
+/// every convolution a SharpSepConv, plus flood_conv_3x3/5x5,
+/// dil_flood_conv_3x3, choke_conv_3x3, dil_choke_conv_3x3; the average pool
+/// counts its padding. `order` is DARTS's 8 PRIMITIVES (the README's
+/// SharpSepConvDARTS search).
+const OpFamily& sharp_ops();
+
 /// The NAS-Bench-201 ops (AutoDL `cell_operations.py`): none, skip_connect,
 /// nor_conv_1x1, nor_conv_3x3 (ReLU-Conv-BN; the conv has a bias exactly
 /// when BN is not affine, as in AutoDL), avg_pool_3x3 (no BatchNorm).

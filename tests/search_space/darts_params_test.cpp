@@ -21,6 +21,21 @@ int64_t supernet_params(int64_t C, int64_t layers, int64_t in_channels) {
   return hardware::count_parameters(*s.build_supernet(o));
 }
 
+// sharpDARTS's ops (`ops: sharp`, DARTS's primitives): only dil_conv
+// changes, a SharpSepConv of two units where DARTS has one, so each edge
+// gains a depthwise k x k and a pointwise C x C per dil_conv (search BN has
+// no parameters): 14 edges x (34 C + 2 C^2) per cell, C = 16, 16, 32 x 3,
+// 64 x 3 over the 8 cells.
+TEST(DartsParams, SharpSearchNetworkAddsTheSecondDilConvUnit) {
+  DartsSpace s(nlohmann::json{{"ops", "sharp"}});
+  NetworkOptions o = s.search_defaults();
+  o.in_channels = 3;
+  int64_t extra = 0;
+  for (int64_t c : {16, 16, 32, 32, 32, 64, 64, 64}) extra += 14 * (34 * c + 2 * c * c);
+  EXPECT_EQ(hardware::count_parameters(*s.build_supernet(o)), 1930618 + extra);
+  EXPECT_EQ(extra, 596736);
+}
+
 TEST(DartsParams, SearchNetworkMatchesReference) {
   EXPECT_EQ(supernet_params(16, 8, 3), 1930618);
   EXPECT_EQ(supernet_params(16, 8, 1), 1929754);
