@@ -18,6 +18,21 @@ PathSpec PathSpec::weighted_all(const torch::Tensor& weights) {
   return p;
 }
 
+PathSpec PathSpec::weighted_where(const torch::Tensor& weights, const torch::Tensor& keep) {
+  TORCH_CHECK(weights.dim() == 2 && keep.sizes() == weights.sizes(),
+              "weighted_where expects [D, K] weights and a [D, K] mask");
+  PathSpec p;
+  p.edges.resize(static_cast<size_t>(weights.size(0)));
+  const auto live = keep.to(torch::kCPU, torch::kBool);
+  for (int64_t i = 0; i < weights.size(0); ++i) {
+    const auto ops = live[i].nonzero().view({-1});
+    auto& e = p.edges[static_cast<size_t>(i)];
+    e.ops.assign(ops.data_ptr<int64_t>(), ops.data_ptr<int64_t>() + ops.numel());
+    e.weights = weights[i].index_select(0, ops.to(weights.device()));
+  }
+  return p;
+}
+
 PathSpec PathSpec::superkernel(const torch::Tensor& indicators) {
   PathSpec p;
   p.edges.resize(static_cast<size_t>(indicators.size(0)));

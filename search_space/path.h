@@ -36,6 +36,9 @@ struct PathSpec {
 
   /// Every op of every decision, weighted by the rows of `weights` [D, K].
   static PathSpec weighted_all(const torch::Tensor& weights);
+  /// The ops where `keep` [D, K] is true, weighted by those entries of
+  /// `weights` [D, K] (ASAP's live ops, DARTS-PRIME's unmasked CRB ops).
+  static PathSpec weighted_where(const torch::Tensor& weights, const torch::Tensor& keep);
   /// One op per decision (-1: the decision runs nothing), unweighted.
   static PathSpec single(const std::vector<int64_t>& ops);
   /// Every decision's superkernel indicators, the rows of `indicators` [D, S].

@@ -84,16 +84,7 @@ StepStats Asap::step(const Batch& train, const Batch& val) {
 }
 
 search_space::PathSpec Asap::mixture_path(const torch::Tensor& p) const {
-  const auto w = mixture_weights(p);
-  search_space::PathSpec path;
-  path.edges.resize(static_cast<size_t>(alive_.size(0)));
-  for (int64_t i = 0; i < alive_.size(0); ++i) {
-    const auto live = alive_[i].nonzero().view({-1});
-    auto& e = path.edges[static_cast<size_t>(i)];
-    e.ops.assign(live.data_ptr<int64_t>(), live.data_ptr<int64_t>() + live.numel());
-    e.weights = w[i].index_select(0, live.to(w.device()));
-  }
-  return path;
+  return search_space::PathSpec::weighted_where(mixture_weights(p), alive_);
 }
 
 nlohmann::json Asap::state() const {

@@ -213,16 +213,7 @@ void DartsPrime::update_admm() {
 
 search_space::PathSpec DartsPrime::mixture_path(const torch::Tensor& p) const {
   if (!crb()) return Darts::mixture_path(p);
-  search_space::PathSpec path;
-  path.edges.resize(static_cast<size_t>(p.size(0)));
-  const auto live = (p.detach() > 0).to(torch::kCPU);
-  for (int64_t i = 0; i < p.size(0); ++i) {
-    const auto ops = live[i].nonzero().view({-1});
-    auto& e = path.edges[static_cast<size_t>(i)];
-    e.ops.assign(ops.data_ptr<int64_t>(), ops.data_ptr<int64_t>() + ops.numel());
-    e.weights = p[i].index_select(0, ops.to(p.device()));
-  }
-  return path;
+  return search_space::PathSpec::weighted_where(p, p.detach() > 0);
 }
 
 double DartsPrime::passes_per_step(const search_space::SearchSpace&) const {
