@@ -10,6 +10,11 @@
 
 namespace nas::strategies {
 
+namespace {
+/// Each row's share of its row sum (CRB's weights as op probabilities).
+torch::Tensor row_shares(const torch::Tensor& w) { return w / w.sum(1, true).clamp_min(1e-12); }
+}  // namespace
+
 const core::OptionTable<DartsPrimeOptions>& DartsPrime::options_table() {
   static const auto table = [] {
     core::OptionTable<DartsPrimeOptions> t;
@@ -127,8 +132,7 @@ torch::Tensor DartsPrime::probabilities() const {
 }
 
 torch::Tensor DartsPrime::op_probabilities() const {
-  const auto w = probabilities();
-  return crb() ? w / w.sum(1, true).clamp_min(1e-12) : w;
+  return crb() ? row_shares(probabilities()) : probabilities();
 }
 
 torch::Tensor DartsPrime::discretize(const torch::Tensor& w) const {
@@ -169,7 +173,7 @@ bool DartsPrime::alpha_step_due() {
 void DartsPrime::alpha_step(const Batch& train, const Batch& val, StepStats& stats) {
   auto grad = alpha_gradient(train, val, stats);
   const auto a = activation();
-  const auto probs = crb() ? a / a.sum(1, true).clamp_min(1e-12) : a;
+  const auto probs = crb() ? row_shares(a) : a;
   grad = with_objective(grad, stats.val_loss, probs);
   if (prime_.reg != "none") {
     const auto reg = regularizer(activation());
