@@ -156,21 +156,25 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
   write_text_file(path, value.dump(2) + "\n");
 }
 
-void append_json_line(const std::string& path, const nlohmann::json& value) {
+void append_bytes(const std::string& path, const std::string& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(fmt::format("cannot open '{}' for appending: {}", path, reason()));
   struct stat st {};
   const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
-  const bool written = write_all(fd, value.dump() + "\n");
+  const bool written = write_all(fd, bytes);
   const std::string why = written ? "" : reason();
   if (!written && before >= 0) {
-    // NOTE: a full disk may take part of the line: cut it off again, so the
-    // log never holds a half line.
+    // NOTE: a full disk may take part of the bytes: cut them off again, so
+    // the file never holds half a line (or half a record).
     [[maybe_unused]] const int rc = ::ftruncate(fd, before);
   }
   if (::close(fd) != 0 || !written) {
     throw Error(fmt::format("cannot append to '{}': {}", path, written ? reason() : why));
   }
+}
+
+void append_json_line(const std::string& path, const nlohmann::json& value) {
+  append_bytes(path, value.dump() + "\n");
 }
 
 }  // namespace nas::core

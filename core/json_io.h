@@ -48,6 +48,10 @@ void write_file_atomically(const std::string& path, const std::string& bytes);
 /// all (a failed write is cut off again), Error with the reason otherwise.
 void append_json_line(const std::string& path, const nlohmann::json& value);
 
+/// Appends `bytes` to `path` (created when missing) the same way: whole or
+/// not at all, Error with the reason otherwise.
+void append_bytes(const std::string& path, const std::string& bytes);
+
 /// Reads a whole text file; Error naming the file when it cannot be read.
 std::string read_text_file(const std::string& path);
 

@@ -43,6 +43,15 @@ StrategyKind Registries::kind(const std::string& name) const {
                                 fmt::join(strategy_names(), ", ")));
 }
 
+namespace {
+
+/// What a run writes besides log.jsonl. TensorBoard event files are on by
+/// default: a few hundred bytes per log line, and `tensorboard --logdir runs`
+/// then works on any run or study without a second try.
+nlohmann::json log_defaults() { return {{"tensorboard", true}}; }
+
+}  // namespace
+
 nlohmann::json search_defaults() {
   return {
       {"seed", 2},
@@ -69,6 +78,7 @@ nlohmann::json search_defaults() {
         {"passes", 0},
         {"max_failures_in_a_row", 20}}},
       {"vs", {{"name", ""}, {"options", nlohmann::json::object()}}},
+      {"log", log_defaults()},
   };
 }
 
@@ -87,6 +97,7 @@ nlohmann::json train_defaults() {
        {{"C", 36}, {"layers", 20}, {"cells_per_stage", 5}, {"width_mult", 0.0}, {"auxiliary", true}}},
       {"train", estimators::TrainOptions::defaults()},
       {"data", data},
+      {"log", log_defaults()},
   };
 }
 

@@ -25,6 +25,7 @@ Run::Run(const nlohmann::json& config_in, bool resume_in, const Registries& regi
          const std::string& log)
     : config(config_in), resume(resume_in), dir(search_run_dir(config_in), log) {
   dir.check(resume);  // before any work
+  dir.set_tensorboard(core::option<bool>(config["log"], "tensorboard"));
   device = setup_runtime(config, &threads);
   seed = core::option<uint64_t>(config, "seed");
   core::seed_everything(seed);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/event_file.h"
 #include "core/json_io.h"
 #include "core/options.h"
 #include "core/runtime.h"
@@ -132,6 +133,20 @@ void RunDir::scan_log() const {
     ++scan_.lines;
   }
   scan_.crc = static_cast<int64_t>(crc);
+}
+
+void RunDir::append_log(const nlohmann::json& line) const {
+  const auto step = tensorboard_ ? log_lines() : 0;
+  core::append_json_line(file(log_), line);
+  if (!tensorboard_) return;
+  if (!events_) {
+    events_ = std::make_shared<core::EventFile>(path_);
+    // NOTE: a resumed run redoes the steps from its checkpoint on; earlier
+    // files may hold some of them (written after that checkpoint by the
+    // killed process), so TensorBoard is told to drop them.
+    if (step > 0) events_->session_start(step);
+  }
+  events_->scalars(step, core::json_scalars(line));
 }
 
 int64_t RunDir::log_lines() const {

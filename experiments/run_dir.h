@@ -9,6 +9,10 @@
 #include "core/dir_lock.h"
 #include "core/interrupt.h"
 
+namespace nas::core {
+class EventFile;
+}
+
 namespace nas::experiments {
 
 /// A run directory: config.json, env.json, the log (log.jsonl: one line
@@ -42,6 +46,14 @@ class RunDir {
   void start(const nlohmann::json& config, bool resuming,
              const torch::Device& device, int threads, uint64_t seed) const;
 
+  /// Appends one line to the log and, with TensorBoard on, its numbers as
+  /// scalars at step = the line's index to this process's event file
+  /// (core::EventFile; a resumed run starts a new file that tells
+  /// TensorBoard to drop the older files' steps from its first line on).
+  void append_log(const nlohmann::json& line) const;
+  /// Writes TensorBoard event files beside the log (config `log.tensorboard`).
+  void set_tensorboard(bool on) { tensorboard_ = on; }
+
   /// Keeps the first `lines` lines of the log (after a resume).
   void truncate_log(int64_t lines) const;
   int64_t log_lines() const;
@@ -53,6 +65,8 @@ class RunDir {
   std::string path_;
   std::string log_;
   mutable std::shared_ptr<core::DirLock> lock_;
+  bool tensorboard_ = false;
+  mutable std::shared_ptr<core::EventFile> events_;
   /// What has been read of the log so far (it only grows between
   /// checkpoints): complete lines, their CRC and the bytes they take, so
   /// each checkpoint reads only the new lines.

@@ -70,6 +70,20 @@ nlohmann::json group_weights(const std::vector<search_space::Decision>& decision
   return out;
 }
 
+/// The mean over decisions of the entropy (nats) of their op weights, the
+/// rows of a strategy's "arch_weights": log(ops) when uniform, 0 when
+/// each decision has settled on one op.
+double mean_entropy(const nlohmann::json& rows) {
+  double sum = 0;
+  for (const auto& row : rows) {
+    for (const auto& p : row) {
+      const auto v = p.get<double>();
+      if (v > 0) sum -= v * std::log(v);
+    }
+  }
+  return rows.empty() ? 0.0 : sum / static_cast<double>(rows.size());
+}
+
 struct Position {
   int64_t epoch = 0;
   int64_t step = 0;
@@ -178,6 +192,7 @@ nlohmann::json epoch_line(SearchState& s, const nlohmann::json& monitor, double 
   for (auto it = state.begin(); it != state.end(); ++it) {
     line[it.key()] = it.key() == "arch_weights" ? group_weights(decisions, *it) : *it;
   }
+  if (state.contains("arch_weights")) line["alpha_entropy"] = mean_entropy(state["arch_weights"]);
   line["passes"] = s.supernet->passes();
   line["seconds"] = seconds;
   line["peak_rss_mib"] = core::peak_rss_mib();
@@ -325,7 +340,7 @@ bool run_epochs(SearchState& s) {
       if (!run_steps(s, progress)) return false;
       const auto monitor = s.strategy->end_epoch(pos.epoch);
       const auto line = epoch_line(s, monitor, core::seconds_since(epoch_start));
-      core::append_json_line(s.run.dir.file("log.jsonl"), line);
+      s.run.dir.append_log(line);
       progress.finish(epoch_summary(line));
       pos.step = 0;
       s.sums = EpochSums{};

@@ -55,7 +55,7 @@ estimators::TrainResult train_in(const RunDir& dir, const nlohmann::json& config
       [&](const nlohmann::json& line) {
         auto l = line;
         l["peak_rss_mib"] = core::peak_rss_mib();
-        core::append_json_line(dir.file("log.jsonl"), l);
+        dir.append_log(l);
       },
       control);
 }
@@ -65,8 +65,9 @@ estimators::TrainResult train_in(const RunDir& dir, const nlohmann::json& config
 nlohmann::json run_train(const nlohmann::json& config_in,
                          const Registries& registries, bool resume) {
   nlohmann::json config = config_in;
-  const RunDir dir(train_out(config));
+  RunDir dir(train_out(config));
   dir.check(resume);  // before any work
+  dir.set_tensorboard(core::option<bool>(config["log"], "tensorboard"));
   int threads = 0;
   const auto device = setup_runtime(config, &threads);
   const auto seed = core::option<uint64_t>(config, "seed");

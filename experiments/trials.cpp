@@ -243,7 +243,7 @@ void record(TrialState& s, const search_space::Architecture& arch, const nlohman
   if (vs != nullptr) line["vs"] = vs->to_json();
   line["seconds"] = e.seconds + (vs != nullptr ? vs->seconds : 0);
   line["best_trial"] = p.best_trial >= 0 ? nlohmann::json(p.best_trial) : nlohmann::json();
-  core::append_json_line(s.run.dir.file(s.run.dir.log()), line);
+  s.run.dir.append_log(line);
   ++p.trials;
 }
 

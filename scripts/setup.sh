@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libboost-program-options-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  dataset-fashion-mnist graphviz
+  dataset-fashion-mnist graphviz python3-venv
 )
 
 missing=()
