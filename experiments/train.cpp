@@ -89,7 +89,8 @@ nlohmann::json run_train(const nlohmann::json& config_in,
   core::info("loading {} data", data_options["dataset"].get<std::string>());
   const auto data = data::load_data(data_options);
   const auto split = data::make_final_split(data, data_options, seed, device);
-  auto net = space->build_network(arch, train_sizes(config["network"], *space, split));
+  const auto sizes = train_sizes(config["network"], *space, split);
+  auto net = space->build_network(arch, sizes);
   net->to(device);
   const int64_t params = hardware::count_parameters(*net, net->auxiliary_prefix());
   const int64_t params_total = hardware::count_parameters(*net);
@@ -135,6 +136,10 @@ nlohmann::json run_train(const nlohmann::json& config_in,
       {"threads", threads},
       {"device", device.str()},
       {"peak_rss_mib", core::peak_rss_mib()},
+      // What rebuilds the network around weights.pt (`nas export`): its
+      // sizes and the normalisation its inputs had.
+      {"sizes", sizes.to_json()},
+      {"input_normalization", {{"mean", data.mean}, {"std", data.std}}},
   };
   core::write_json_file(dir.file("result.json"), result);
   core::info("test accuracy {:.2f}% ({} images) -> {}", 100 * r.test.accuracy,

@@ -200,6 +200,24 @@ class DartsNetworkImpl::CellImpl : public torch::nn::Module {
     return torch::cat(out, 1);
   }
 
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& s0,
+                                  const GraphWriter::Value& s1) const {
+    std::vector<GraphWriter::Value> states{export_op(g, *pre0_, s0, "preprocess0"),
+                                           export_op(g, *pre1_, s1, "preprocess1")};
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      std::vector<GraphWriter::Value> parts;
+      for (size_t k = 0; k < ops_[i].size(); ++k) {
+        const auto& e = genotype_.nodes[i][k];
+        if (ops_[i][k]->is_zero()) continue;
+        parts.push_back(export_op(g, *ops_[i][k], states[e.input], e.op));
+      }
+      states.push_back(parts.empty() ? g.zeros(states[1], reduction_ ? 2 : 1) : g.sum(parts));
+    }
+    std::vector<GraphWriter::Value> out;
+    for (int64_t c : genotype_.concat) out.push_back(states[c]);
+    return g.concat(out);
+  }
+
  private:
   CellGenotype genotype_;
   int64_t c_;
@@ -283,6 +301,18 @@ DartsNetworkImpl::DartsNetworkImpl(const Architecture& arch,
     auxiliary_head_ = register_module("auxiliary_head", head);
   }
   classifier_ = register_module("classifier", nn::Linear(c_p, o.num_classes));
+}
+
+GraphWriter::Value DartsNetworkImpl::export_graph(GraphWriter& g,
+                                                 const GraphWriter::Value& x) const {
+  GraphWriter::Value s0 = g.sequential(x, stem0_);
+  GraphWriter::Value s1 = options_.imagenet ? g.sequential(s0, stem1_) : s0;
+  for (const auto& cell : cells_) {
+    auto s = cell->export_graph(g, s0, s1);
+    s0 = s1;
+    s1 = s;
+  }
+  return g.linear(g.global_avg_pool(s1), *classifier_);
 }
 
 std::pair<torch::Tensor, torch::Tensor> DartsNetworkImpl::forward_aux(

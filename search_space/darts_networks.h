@@ -63,6 +63,7 @@ class DartsNetworkImpl : public NetworkImpl {
   std::pair<torch::Tensor, torch::Tensor> forward_aux(
       const torch::Tensor& x) override;
   std::string auxiliary_prefix() const override { return "auxiliary_head."; }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override;
 
  private:
   class CellImpl;

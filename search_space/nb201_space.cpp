@@ -43,8 +43,18 @@ class ResNetBlockImpl : public nn::Module {
     auto y = conv_b_->forward(conv_a_->forward(x));
     return (downsample_ ? downsample_->forward(x) : x) + y;
   }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
+    const auto y = conv_b_->export_graph(g, conv_a_->export_graph(g, x));
+    return g.sum({downsample_ ? downsample_sequential(g, x) : x, y});
+  }
 
  private:
+  /// The shortcut: AvgPool2x2 + Conv1x1, or a ReLU-conv-BN (not a plain module).
+  GraphWriter::Value downsample_sequential(GraphWriter& g, const GraphWriter::Value& x) const {
+    if (const auto* rcb = downsample_->ptr(0)->as<ReLUConvBNImpl>()) return rcb->export_graph(g, x);
+    return g.sequential(x, downsample_);
+  }
+
   std::shared_ptr<ReLUConvBNImpl> conv_a_, conv_b_;
   nn::Sequential downsample_{nullptr};
 };
@@ -117,6 +127,21 @@ class Nb201CellImpl : public nn::Module {
     return nodes.back();
   }
 
+  /// The stand-alone cell's eval-mode forward.
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
+    std::vector<GraphWriter::Value> nodes{x};
+    for (int64_t i = 1; i <= kNodes; ++i) {
+      std::vector<GraphWriter::Value> parts;
+      const auto& node = genotype_.nodes[i - 1];
+      for (size_t k = 0; k < node.size(); ++k) {
+        const auto& op = *ops_[i - 1][k];
+        if (!op.is_zero()) parts.push_back(export_op(g, op, nodes[node[k].input], node[k].op));
+      }
+      nodes.push_back(parts.empty() ? g.zeros(x, 1) : g.sum(parts));
+    }
+    return nodes.back();
+  }
+
  private:
   std::array<MixedOp, kEdges> mixed_;
   CellGenotype genotype_;
@@ -164,6 +189,15 @@ class Nb201Macro {
     return classifier_(torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1));
   }
 
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
+    auto h = g.sequential(x, stem_);
+    for (size_t i = 0; i < cells_.size(); ++i) {
+      h = cells_[i] ? cells_[i]->export_graph(g, h) : layers_[i]->export_graph(g, h);
+    }
+    h = g.relu(g.batch_norm(h, *lastact_));
+    return g.linear(g.global_avg_pool(h), *classifier_);
+  }
+
  private:
   nn::Sequential stem_{nullptr};
   std::vector<std::shared_ptr<Nb201CellImpl>> cells_;
@@ -204,6 +238,9 @@ class Nb201NetworkImpl : public NetworkImpl {
   std::pair<torch::Tensor, torch::Tensor> forward_aux(
       const torch::Tensor& x) override {
     return {macro_.forward(x, nullptr), torch::Tensor()};
+  }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return macro_.export_graph(g, x);
   }
 
  private:

@@ -8,6 +8,10 @@
 
 namespace nas::search_space {
 
+GraphWriter::Value NetworkImpl::export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
+  throw Error(fmt::format("export: the {} network has no export mapping", name()));
+}
+
 void check_weights_fit(double weights, const std::string& what) {
   const double need_mib = weights * 16.0 / (1024.0 * 1024.0);
   const double have_mib = core::available_memory_mib();

@@ -10,6 +10,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include "search_space/graph_writer.h"
 #include "search_space/mixed_op.h"
 #include "search_space/path.h"
 
@@ -69,6 +70,9 @@ class NetworkImpl : public torch::nn::Module {
   virtual void set_drop_path_prob(double p) { drop_path_prob_ = p; }
   /// Prefix of the auxiliary head's parameter names ("" if none).
   virtual std::string auxiliary_prefix() const { return ""; }
+  /// Writes the eval-mode forward pass (logits; no auxiliary head, no
+  /// drop-path) from input `x` to `g`. Error naming what has no mapping.
+  virtual GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const;
 
  protected:
   double drop_path_prob_ = 0.0;

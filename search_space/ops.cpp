@@ -72,6 +72,25 @@ torch::Tensor ReLUConvBNImpl::forward_scaled(const torch::Tensor& x, const torch
   return relu_conv_bn(x, {conv_bn_unit(conv_, stride_, padding_, bn_)}, is_training(), w);
 }
 
+GraphWriter::Value CandidateOpImpl::export_graph(GraphWriter& g,
+                                                const GraphWriter::Value& x) const {
+  throw Error("has no export mapping");
+}
+
+GraphWriter::Value export_op(GraphWriter& g, const CandidateOpImpl& op,
+                             const GraphWriter::Value& x, const std::string& what) {
+  try {
+    return op.export_graph(g, x);
+  } catch (const Error& e) {
+    throw Error(fmt::format("export: op '{}' {}", what, e.what()));
+  }
+}
+
+GraphWriter::Value ReLUConvBNImpl::export_graph(GraphWriter& g,
+                                               const GraphWriter::Value& x) const {
+  return g.batch_norm(g.conv(g.relu(x), *conv_), *bn_);
+}
+
 FactorizedReduceImpl::FactorizedReduceImpl(int64_t c_in, int64_t c_out,
                                            bool affine, bool track) {
   TORCH_CHECK(c_out % 2 == 0, "FactorizedReduce needs an even C_out, got ",
@@ -91,6 +110,12 @@ torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x) {
   return bn_(torch::cat({conv1_(r), conv2_(shifted)}, 1));
 }
 
+GraphWriter::Value FactorizedReduceImpl::export_graph(GraphWriter& g,
+                                                     const GraphWriter::Value& x) const {
+  const auto r = g.relu(x);
+  return g.batch_norm(g.concat({g.conv(r, *conv1_), g.conv(g.shift(r), *conv2_)}), *bn_);
+}
+
 namespace {
 
 class ZeroImpl : public CandidateOpImpl {
@@ -100,6 +125,9 @@ class ZeroImpl : public CandidateOpImpl {
     return torch::zeros(op_output_shape(x, c_out_, stride_), x.options());
   }
   bool is_zero() const override { return true; }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return g.zeros(x, stride_);
+  }
 
  private:
   int64_t c_out_, stride_;
@@ -117,6 +145,9 @@ class IdentityImpl : public CandidateOpImpl {
  public:
   torch::Tensor forward(const torch::Tensor& x) override { return x; }
   bool is_identity() const override { return true; }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return x;
+  }
 };
 
 }  // namespace
@@ -139,6 +170,10 @@ class PoolImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     const auto y = pool(x);
     return bn_ ? bn_(y) : y;
+  }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    const auto y = g.pool(x, max_, 3, stride_, 1, include_pad_);
+    return bn_ ? g.batch_norm(y, *bn_) : y;
   }
   /// The pooling depends on x alone: it is computed once per state and
   /// stride. In training mode so is the pooled, batch-normalised output (BN
@@ -213,6 +248,9 @@ class DilConvImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     return bn_(pw_(dw_(torch::relu(x))));
   }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return g.batch_norm(g.conv(g.conv(g.relu(x), *dw_), *pw_), *bn_);
+  }
   bool folds_weight() const override { return true; }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {unit()}, is_training(), w);
@@ -247,6 +285,9 @@ class SepConvImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override {
     return second_->forward(first_->forward(x));
   }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return second_->export_graph(g, first_->export_graph(g, x));
+  }
   bool folds_weight() const override { return true; }
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override {
     return relu_conv_bn(x, {first_->unit(), second_->unit()}, is_training(), w);
@@ -274,6 +315,9 @@ class Conv7x1x7Impl : public CandidateOpImpl {
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     return bn_(b_(a_(torch::relu(x))));
+  }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    return g.batch_norm(g.conv(g.conv(g.relu(x), *a_), *b_), *bn_);
   }
 
  private:

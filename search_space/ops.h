@@ -12,6 +12,7 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/types.h>
 
+#include "search_space/graph_writer.h"
 
 namespace nas::search_space {
 
@@ -59,8 +60,16 @@ class CandidateOpImpl : public torch::nn::Module {
   /// Identity (`skip_connect` at stride 1): no drop-path in the evaluation
   /// network, as in the DARTS reference code.
   virtual bool is_identity() const { return false; }
+  /// Writes eval-mode `forward(x)` to `g` (exporters). An op without a
+  /// mapping throws Error; the network names the op in its message.
+  virtual GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const;
 };
 using CandidateOp = std::shared_ptr<CandidateOpImpl>;
+
+/// `op.export_graph(g, x)` with an Error that names the op (`what`: its
+/// name in the architecture, e.g. "sep_conv_3x3").
+GraphWriter::Value export_op(GraphWriter& g, const CandidateOpImpl& op,
+                             const GraphWriter::Value& x, const std::string& what);
 
 /// What an op factory needs. `affine` and `track_running_stats` configure
 /// every BatchNorm; `search` selects the search-time variant of a family
@@ -125,6 +134,7 @@ class ReLUConvBNImpl : public CandidateOpImpl {
   torch::Tensor forward(const torch::Tensor& x) override;
   torch::Tensor forward_scaled(const torch::Tensor& x, const torch::Tensor& w) override;
   bool folds_weight() const override { return true; }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override;
 
  private:
   torch::nn::Conv2d conv_{nullptr};
@@ -140,6 +150,7 @@ class FactorizedReduceImpl : public CandidateOpImpl {
   FactorizedReduceImpl(int64_t c_in, int64_t c_out, bool affine,
                        bool track = true);
   torch::Tensor forward(const torch::Tensor& x) override;
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};

@@ -30,6 +30,7 @@ int run_profile_command(const std::vector<std::string>& args);
 int run_plot_command(const std::vector<std::string>& args);
 int run_rank_command(const std::vector<std::string>& args);
 int run_study_command(const std::vector<std::string>& args);
+int run_export_command(const std::vector<std::string>& args);
 
 namespace po = boost::program_options;
 

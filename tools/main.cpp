@@ -34,6 +34,8 @@ const std::vector<Command>& commands() {
        run_study_command},
       {"plot", "an SVG scatter plot of result.json values over run directories",
        run_plot_command},
+      {"export", "write a trained network as ONNX (or a PyTorch state_dict) for other runtimes",
+       run_export_command},
   };
   return table;
 }
