@@ -234,6 +234,15 @@ torch::Tensor MBConvImpl::forward_modules(const torch::Tensor& x) {
   return project_bn_->forward(project_->forward(h));
 }
 
+GraphWriter::Value MBConvImpl::export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
+  const auto a = [&](const GraphWriter::Value& v) { return relu6_ ? g.relu6(v) : g.relu(v); };
+  auto h = x;
+  if (expand_) h = a(g.batch_norm(g.conv(h, *expand_), *expand_bn_));
+  if (groups_ > 1) h = g.channel_shuffle(h, depthwise_->options.in_channels(), groups_);
+  h = a(g.batch_norm(g.conv(h, *depthwise_), *depthwise_bn_));
+  return g.batch_norm(g.conv(h, *project_), *project_bn_);
+}
+
 torch::Tensor MBConvImpl::forward_scaled(const torch::Tensor& x, const torch::Tensor& w) {
   using kernels::Activation;
   if (!fused_) return w.defined() ? forward_modules(x) * w : forward_modules(x);
@@ -260,6 +269,12 @@ SkipProjectionImpl::SkipProjectionImpl(int64_t c_in, int64_t c_out, int64_t stri
 
 torch::Tensor SkipProjectionImpl::forward(const torch::Tensor& x) {
   return act(bn_->forward(conv_->forward(x)), relu6_);
+}
+
+GraphWriter::Value SkipProjectionImpl::export_graph(GraphWriter& g,
+                                                   const GraphWriter::Value& x) const {
+  const auto h = g.batch_norm(g.conv(x, *conv_), *bn_);
+  return relu6_ ? g.relu6(h) : g.relu(h);
 }
 
 CandidateOp make_block_op(const BlockOp& op, int64_t c_in, int64_t c_out, int64_t stride,
@@ -323,6 +338,24 @@ class ChainSkeleton {
     return h;
   }
 
+  /// `stem` and `head` (eval mode) for exporters.
+  GraphWriter::Value export_stem(GraphWriter& g, const GraphWriter::Value& x) const {
+    auto h = activation(g, g.batch_norm(g.conv(x, *stem_), *stem_bn_));
+    if (first_) h = block(g, *first_, first_residual_, h, "first");
+    return h;
+  }
+  GraphWriter::Value export_head(GraphWriter& g, GraphWriter::Value h) const {
+    if (last_) h = block(g, *last_, last_residual_, h, "last");
+    if (mix_) h = activation(g, g.batch_norm(g.conv(h, *mix_), *mix_bn_));
+    return g.linear(g.global_avg_pool(h), *classifier_);
+  }
+  /// A block's op, its input added back with `residual`.
+  static GraphWriter::Value block(GraphWriter& g, const CandidateOpImpl& op, bool residual,
+                                  const GraphWriter::Value& h, const std::string& what) {
+    const auto y = export_op(g, op, h, what);
+    return residual ? g.sum({h, y}) : y;
+  }
+
   /// Fixed last block, feature mix, pooling, dropout (in training) and
   /// classifier.
   torch::Tensor head(torch::Tensor h, bool training) {
@@ -348,6 +381,10 @@ class ChainSkeleton {
   }
 
   bool relu6_ = true;
+  GraphWriter::Value activation(GraphWriter& g, const GraphWriter::Value& x) const {
+    return relu6_ ? g.relu6(x) : g.relu(x);
+  }
+
   bool first_residual_ = false, last_residual_ = false;
   double dropout_ = 0;
   nn::Conv2d stem_{nullptr}, mix_{nullptr};
@@ -395,6 +432,16 @@ class ChainNetworkImpl : public NetworkImpl {
       h = b.residual ? h + y : y;
     }
     return {skeleton_.head(h, is_training()), torch::Tensor()};
+  }
+
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override {
+    auto h = skeleton_.export_stem(g, x);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      if (!blocks_[i].op) continue;
+      h = ChainSkeleton::block(g, *blocks_[i].op, blocks_[i].residual, h,
+                               fmt::format("block {}", i));
+    }
+    return skeleton_.export_head(g, h);
   }
 
  private:

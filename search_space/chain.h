@@ -165,6 +165,7 @@ class MBConvImpl : public CandidateOpImpl {
   /// tested against).
   torch::Tensor forward_modules(const torch::Tensor& x);
   bool folds_weight() const override { return fused_; }
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override;
 
  private:
   torch::nn::Conv2d expand_{nullptr}, depthwise_{nullptr}, project_{nullptr};
@@ -180,6 +181,7 @@ class SkipProjectionImpl : public CandidateOpImpl {
  public:
   SkipProjectionImpl(int64_t c_in, int64_t c_out, int64_t stride, const ChainMacro& macro);
   torch::Tensor forward(const torch::Tensor& x) override;
+  GraphWriter::Value export_graph(GraphWriter& g, const GraphWriter::Value& x) const override;
 
  private:
   torch::nn::Conv2d conv_{nullptr};
