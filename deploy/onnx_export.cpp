@@ -30,12 +30,26 @@ struct ConvPadding : torch::nn::Conv2dImpl {
 using Attr = OnnxAttribute;
 
 Attr ints(const std::string& name, std::vector<int64_t> v) {
-  return {name, Attr::Kind::ints, std::move(v)};
+  Attr a;
+  a.name = name;
+  a.kind = Attr::Kind::ints;
+  a.ints = std::move(v);
+  return a;
 }
 
 Attr integer(const std::string& name, int64_t v) {
-  Attr a{name, Attr::Kind::integer};
+  Attr a;
+  a.name = name;
+  a.kind = Attr::Kind::integer;
   a.i = v;
+  return a;
+}
+
+Attr real(const std::string& name, float v) {
+  Attr a;
+  a.name = name;
+  a.kind = Attr::Kind::real;
+  a.f = v;
   return a;
 }
 
@@ -70,12 +84,10 @@ class OnnxWriter : public search_space::GraphWriter {
                                            : constant(torch::ones({c}));
     const auto bias = bn.bias.defined() ? param(bn, "bias", bn.bias)
                                         : constant(torch::zeros({c}));
-    Attr eps{"epsilon", Attr::Kind::real};
-    eps.f = static_cast<float>(bn.options.eps());
     return model_.node("BatchNormalization",
                        {x, scale, bias, param(bn, "running_mean", bn.running_mean),
                         param(bn, "running_var", bn.running_var)},
-                       {eps});
+                       {real("epsilon", static_cast<float>(bn.options.eps()))});
   }
 
   Value linear(const Value& x, const torch::nn::LinearImpl& fc) override {
