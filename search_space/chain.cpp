@@ -178,6 +178,11 @@ torch::Tensor act(const torch::Tensor& x, bool relu6) {
   return relu6 ? torch::clamp(x, 0, 6) : torch::relu(x);
 }
 
+/// `act` for exporters.
+GraphWriter::Value act(GraphWriter& g, const GraphWriter::Value& x, bool relu6) {
+  return relu6 ? g.relu6(x) : g.relu(x);
+}
+
 /// ShuffleNet's channel shuffle: [N, g * c, H, W] -> groups interleaved.
 torch::Tensor shuffle_channels(const torch::Tensor& x, int64_t groups) {
   const auto n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
@@ -235,11 +240,10 @@ torch::Tensor MBConvImpl::forward_modules(const torch::Tensor& x) {
 }
 
 GraphWriter::Value MBConvImpl::export_graph(GraphWriter& g, const GraphWriter::Value& x) const {
-  const auto a = [&](const GraphWriter::Value& v) { return relu6_ ? g.relu6(v) : g.relu(v); };
   auto h = x;
-  if (expand_) h = a(g.batch_norm(g.conv(h, *expand_), *expand_bn_));
+  if (expand_) h = act(g, g.batch_norm(g.conv(h, *expand_), *expand_bn_), relu6_);
   if (groups_ > 1) h = g.channel_shuffle(h, depthwise_->options.in_channels(), groups_);
-  h = a(g.batch_norm(g.conv(h, *depthwise_), *depthwise_bn_));
+  h = act(g, g.batch_norm(g.conv(h, *depthwise_), *depthwise_bn_), relu6_);
   return g.batch_norm(g.conv(h, *project_), *project_bn_);
 }
 
@@ -273,8 +277,7 @@ torch::Tensor SkipProjectionImpl::forward(const torch::Tensor& x) {
 
 GraphWriter::Value SkipProjectionImpl::export_graph(GraphWriter& g,
                                                    const GraphWriter::Value& x) const {
-  const auto h = g.batch_norm(g.conv(x, *conv_), *bn_);
-  return relu6_ ? g.relu6(h) : g.relu(h);
+  return act(g, g.batch_norm(g.conv(x, *conv_), *bn_), relu6_);
 }
 
 CandidateOp make_block_op(const BlockOp& op, int64_t c_in, int64_t c_out, int64_t stride,
@@ -340,13 +343,13 @@ class ChainSkeleton {
 
   /// `stem` and `head` (eval mode) for exporters.
   GraphWriter::Value export_stem(GraphWriter& g, const GraphWriter::Value& x) const {
-    auto h = activation(g, g.batch_norm(g.conv(x, *stem_), *stem_bn_));
+    auto h = act(g, g.batch_norm(g.conv(x, *stem_), *stem_bn_), relu6_);
     if (first_) h = block(g, *first_, first_residual_, h, "first");
     return h;
   }
   GraphWriter::Value export_head(GraphWriter& g, GraphWriter::Value h) const {
     if (last_) h = block(g, *last_, last_residual_, h, "last");
-    if (mix_) h = activation(g, g.batch_norm(g.conv(h, *mix_), *mix_bn_));
+    if (mix_) h = act(g, g.batch_norm(g.conv(h, *mix_), *mix_bn_), relu6_);
     return g.linear(g.global_avg_pool(h), *classifier_);
   }
   /// A block's op, its input added back with `residual`.
@@ -381,10 +384,6 @@ class ChainSkeleton {
   }
 
   bool relu6_ = true;
-  GraphWriter::Value activation(GraphWriter& g, const GraphWriter::Value& x) const {
-    return relu6_ ? g.relu6(x) : g.relu(x);
-  }
-
   bool first_residual_ = false, last_residual_ = false;
   double dropout_ = 0;
   nn::Conv2d stem_{nullptr}, mix_{nullptr};
