@@ -1,13 +1,14 @@
 #include "experiments/study.h"
 
-#include <fmt/format.h>
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "core/dir_lock.h"
 #include "core/error.h"
@@ -16,6 +17,7 @@
 #include "core/log.h"
 #include "core/options.h"
 #include "core/rng.h"
+#include "core/task_claims.h"
 #include "data/source.h"
 #include "experiments/run.h"
 #include "experiments/search.h"
@@ -282,21 +284,6 @@ nlohmann::json load_study(const std::string& dir, const Registries& registries) 
 
 namespace {
 
-/// Where the study stands, for its progress line.
-struct StudyProgress {
-  int64_t total = 0, done = 0, done_here = 0;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-
-  void report(const std::string& what) {
-    ++done;
-    ++done_here;
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double eta = elapsed / static_cast<double>(done_here) * static_cast<double>(total - done);
-    core::info("study [{}/{}] {} | {:.0f} s, ETA {:.0f} s", done, total, what, elapsed, eta);
-  }
-};
-
 /// Runs `body` with the per-run output silenced (unless -v -v).
 template <class F>
 auto quietly(F&& body) {
@@ -314,39 +301,36 @@ void record_failure(const std::string& dir, const std::string& stage, const std:
   core::write_json_file(dir + "/error.json", {{"stage", stage}, {"message", message}});
 }
 
-/// One search; false when interrupted.
-bool study_search(const StudyRun& r, const std::string& out, StudyProgress& progress,
-                  StudyOutcome& outcome, const Registries& registries) {
-  const bool resume = fs::exists(r.dir + "/checkpoint.pt");
-  if (!resume && fs::exists(r.dir)) fs::remove_all(r.dir);  // started, nothing saved yet
-  const auto start = std::chrono::steady_clock::now();
-  const auto what = fmt::format("search {} seed {}", r.label, r.seed);
+/// How far one run of the study is, read from its directory (so every
+/// worker sees every other worker's progress).
+struct RunState {
+  bool searched = false;  ///< result.json
+  bool failed = false;    ///< error.json and no result
+  int64_t evaluated = 0;  ///< evaluation seeds done
+  int64_t eval_failed = 0;
+};
+
+RunState run_state(const StudyRun& r) {
+  RunState s;
+  s.searched = fs::exists(r.dir + "/result.json");
+  s.failed = !s.searched && fs::exists(r.dir + "/error.json");
+  const auto path = r.dir + "/evaluation.json";
+  if (!s.searched || !fs::exists(path)) return s;
   try {
-    const auto o = quietly([&] { return run_search(r.config, resume, registries); });
-    if (o.interrupted) return false;
-  } catch (const core::Interrupted&) {
-    return false;
-  } catch (const std::exception& e) {
-    record_failure(r.dir, "search", e.what());
-    core::append_json_line(out + "/study.jsonl", {{"task", "search"},
-                                                  {"label", r.label},
-                                                  {"seed", r.seed},
-                                                  {"ok", false},
-                                                  {"message", e.what()}});
-    ++outcome.failed;
-    progress.report(fmt::format("{} FAILED: {}", what, e.what()));
-    return true;
+    const auto record = core::read_json_file(path);
+    for (const auto& e : record.at("results")) {
+      ++s.evaluated;
+      s.eval_failed += e.value("ok", true) ? 0 : 1;
+    }
+  } catch (const std::exception&) {
+    s.evaluated = 0;  // unreadable: evaluated again (study_evaluate names the file)
   }
-  fs::remove(r.dir + "/error.json");
-  const auto seconds = core::seconds_since(start);
-  core::append_json_line(out + "/study.jsonl", {{"task", "search"},
-                                                {"label", r.label},
-                                                {"seed", r.seed},
-                                                {"ok", true},
-                                                {"seconds", seconds}});
-  ++outcome.searches;
-  progress.report(fmt::format("{} ({:.0f} s)", what, seconds));
-  return true;
+  return s;
+}
+
+/// The claim name of a run's task: "<label>.seed<k>".
+std::string task_name(const StudyRun& r) {
+  return fmt::format("{}.seed{}", r.label, r.seed);
 }
 
 /// What evaluates the study's answers: the estimator, attached once to the
@@ -377,59 +361,242 @@ struct Evaluator {
   }
 };
 
-/// The evaluations of one finished run that are not done yet; false when
-/// interrupted. evaluation.json is rewritten after each evaluation seed.
-bool study_evaluate(const StudyRun& r, const nlohmann::json& study, Evaluator& ev,
-                    const std::string& out, StudyProgress& progress, StudyOutcome& outcome,
-                    const Registries& registries) {
-  const auto path = r.dir + "/evaluation.json";
-  nlohmann::json record = fs::exists(path) ? core::read_json_file(path)
-                                           : nlohmann::json{{"estimator", ev.name},
-                                                            {"options", ev.options},
-                                                            {"results", nlohmann::json::array()}};
-  std::set<int64_t> done;
-  for (const auto& e : record["results"]) done.insert(e["seed"].get<int64_t>());
-  const auto result = core::read_json_file(r.dir + "/result.json");
-  for (const auto& seed_json : study["evaluation"]["seeds"]) {
-    const auto seed = seed_json.get<int64_t>();
-    if (done.count(seed) != 0) {
-      ++progress.done;
-      continue;
+/// One worker of a study: takes the runs one by one under a claim (see
+/// core::TaskClaims), searches and evaluates each, and waits while other
+/// workers hold the rest, so a dead worker's run is taken over.
+class StudyWorker {
+ public:
+  StudyWorker(const nlohmann::json& study, std::string out, std::vector<StudyRun> runs,
+              double claim_timeout, const Registries& registries)
+      : study_(study),
+        out_(std::move(out)),
+        runs_(std::move(runs)),
+        registries_(registries),
+        claims_(out_ + "/claims", claim_timeout),
+        evals_(study["evaluation"]["estimator"] != "none"
+                   ? static_cast<int64_t>(study["evaluation"]["seeds"].size())
+                   : 0) {
+    for (const auto& r : runs_) {
+      // A failure from before this worker started is tried again, once.
+      const auto error = r.dir + "/error.json";
+      if (run_state(r).failed) failed_before_[r.dir] = fs::last_write_time(error);
     }
-    const auto e = quietly([&] {
-      ev.attach(seed, registries);
-      const auto arch = ev.space->parse(result["arch"].get<std::string>());
-      core::seed_everything(static_cast<uint64_t>(seed));
-      return ev.estimator->evaluate(arch, {});
-    });
-    if (e.interrupted) return false;
-    auto j = e.to_json();
-    j["seed"] = seed;
-    j["seconds"] = e.seconds;
-    record["results"].push_back(j);
-    record["metric"] = e.metric;
-    core::write_json_file(path, record);
-    core::append_json_line(out + "/study.jsonl", {{"task", "evaluation"},
-                                                  {"label", r.label},
-                                                  {"seed", r.seed},
-                                                  {"eval_seed", seed},
-                                                  {"ok", e.ok},
-                                                  {"seconds", e.seconds}});
-    if (!e.ok) ++outcome.failed;
-    progress.report(
-        fmt::format("evaluate {} seed {} (eval seed {}): {}", r.label, r.seed, seed,
-                    e.ok ? fmt::format("{} {:.4f}", e.metric, e.value) : "FAILED: " + e.message));
+    if (evals_ > 0) {
+      ev_.name = study["evaluation"]["estimator"];
+      ev_.options = study["evaluation"]["options"];
+      ev_.base = resolve_config(search_defaults(), {study["search"]}, registries);
+    }
   }
-  ++outcome.evaluations;
-  return true;
+
+  /// Until every run is finished or failed; false when interrupted.
+  bool run() {
+    for (;;) {
+      bool others = false;  // runs other live workers hold
+      for (const auto& r : runs_) {
+        if (core::interrupted()) return false;
+        if (finished(r)) continue;
+        auto claim = claims_.try_claim(task_name(r), [this, &r] { lost(r); });
+        if (!claim || (!finished(r) && busy(r))) {
+          others = true;
+          continue;
+        }
+        if (finished(r)) continue;  // by another worker, just now
+        tried_.insert(r.dir);
+        if (!work_on(r)) return false;
+      }
+      if (!others) return true;
+      if (!wait_for_others()) return false;
+    }
+  }
+
+  StudyOutcome tally() const {
+    StudyOutcome o;
+    for (const auto& r : runs_) {
+      const auto s = run_state(r);
+      o.searches += s.searched ? 1 : 0;
+      o.evaluations += s.searched && evals_ > 0 && s.evaluated >= evals_ ? 1 : 0;
+      o.failed += (s.failed ? 1 : 0) + s.eval_failed;
+    }
+    return o;
+  }
+
+ private:
+  /// Nothing left for this worker to do on `r`.
+  bool finished(const StudyRun& r) const {
+    const auto s = run_state(r);
+    if (s.failed) {
+      if (tried_.count(r.dir) != 0) return true;
+      const auto before = failed_before_.find(r.dir);
+      return before == failed_before_.end() ||
+             before->second != fs::last_write_time(r.dir + "/error.json");
+    }
+    return s.searched && s.evaluated >= evals_;
+  }
+
+  /// Another process still writes `r`'s run directory (its own lock).
+  static bool busy(const StudyRun& r) {
+    if (!fs::exists(r.dir)) return false;
+    try {
+      core::DirLock probe(r.dir, "run directory");
+      return false;
+    } catch (const ConfigError&) {
+      return true;
+    }
+  }
+
+  /// Called on the claim's heartbeat thread: this worker was taken for dead.
+  void lost(const StudyRun& r) {
+    core::log_line(fmt::format(
+        "study worker {}: another worker took over {} seed {} (no heartbeat seen for {} s); "
+        "stopping",
+        core::worker_id(), r.label, r.seed, claims_.timeout()));
+    core::request_interrupt();
+  }
+
+  bool wait_for_others() {
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(claims_.heartbeat());
+    while (std::chrono::steady_clock::now() < until) {
+      if (core::interrupted()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+  }
+
+  bool work_on(const StudyRun& r) {
+    if (!fs::exists(r.dir + "/result.json") && !search(r)) return false;
+    if (evals_ == 0 || !fs::exists(r.dir + "/result.json")) return true;
+    return evaluate(r);
+  }
+
+  void log_task(nlohmann::json line) {
+    line["worker"] = core::worker_id();
+    core::append_json_line(out_ + "/study.jsonl", line);
+  }
+
+  void report(const std::string& what) {
+    ++done_here_;
+    int64_t done = 0;
+    for (const auto& r : runs_) {
+      const auto s = run_state(r);
+      done += s.failed ? 1 + evals_ : (s.searched ? 1 : 0) + std::min(s.evaluated, evals_);
+    }
+    const int64_t total = static_cast<int64_t>(runs_.size()) * (1 + evals_);
+    const double elapsed = core::seconds_since(start_);
+    const double eta =
+        elapsed / static_cast<double>(done_here_) * static_cast<double>(total - done);
+    core::info("study [{}/{}] {} | {:.0f} s, ETA {:.0f} s", done, total, what, elapsed, eta);
+  }
+
+  /// One search; false when interrupted.
+  bool search(const StudyRun& r) {
+    const bool resume = fs::exists(r.dir + "/checkpoint.pt");
+    if (!resume && fs::exists(r.dir)) fs::remove_all(r.dir);  // started, nothing saved yet
+    const auto start = std::chrono::steady_clock::now();
+    const auto what = fmt::format("search {} seed {}", r.label, r.seed);
+    try {
+      const auto o = quietly([&] { return run_search(r.config, resume, registries_); });
+      if (o.interrupted) return false;
+    } catch (const core::Interrupted&) {
+      return false;
+    } catch (const std::exception& e) {
+      record_failure(r.dir, "search", e.what());
+      log_task({{"task", "search"},
+                {"label", r.label},
+                {"seed", r.seed},
+                {"ok", false},
+                {"message", e.what()}});
+      report(fmt::format("{} FAILED: {}", what, e.what()));
+      return true;
+    }
+    fs::remove(r.dir + "/error.json");
+    const auto seconds = core::seconds_since(start);
+    log_task({{"task", "search"},
+              {"label", r.label},
+              {"seed", r.seed},
+              {"ok", true},
+              {"seconds", seconds}});
+    report(fmt::format("{} ({:.0f} s)", what, seconds));
+    return true;
+  }
+
+  /// The evaluations of one finished run that are not done yet; false when
+  /// interrupted. evaluation.json is rewritten after each evaluation seed.
+  bool evaluate(const StudyRun& r) {
+    const auto path = r.dir + "/evaluation.json";
+    nlohmann::json record = fs::exists(path) ? core::read_json_file(path)
+                                             : nlohmann::json{{"estimator", ev_.name},
+                                                              {"options", ev_.options},
+                                                              {"results", nlohmann::json::array()}};
+    std::set<int64_t> done;
+    for (const auto& e : record["results"]) done.insert(e["seed"].get<int64_t>());
+    const auto result = core::read_json_file(r.dir + "/result.json");
+    for (const auto& seed_json : study_["evaluation"]["seeds"]) {
+      const auto seed = seed_json.get<int64_t>();
+      if (done.count(seed) != 0) continue;
+      const auto e = quietly([&] {
+        ev_.attach(seed, registries_);
+        const auto arch = ev_.space->parse(result["arch"].get<std::string>());
+        core::seed_everything(static_cast<uint64_t>(seed));
+        return ev_.estimator->evaluate(arch, {});
+      });
+      if (e.interrupted) return false;
+      auto j = e.to_json();
+      j["seed"] = seed;
+      j["seconds"] = e.seconds;
+      record["results"].push_back(j);
+      record["metric"] = e.metric;
+      core::write_json_file(path, record);
+      log_task({{"task", "evaluation"},
+                {"label", r.label},
+                {"seed", r.seed},
+                {"eval_seed", seed},
+                {"ok", e.ok},
+                {"seconds", e.seconds}});
+      report(
+          fmt::format("evaluate {} seed {} (eval seed {}): {}", r.label, r.seed, seed,
+                      e.ok ? fmt::format("{} {:.4f}", e.metric, e.value) : "FAILED: " + e.message));
+    }
+    return true;
+  }
+
+  const nlohmann::json& study_;
+  std::string out_;
+  std::vector<StudyRun> runs_;
+  const Registries& registries_;
+  core::TaskClaims claims_;
+  int64_t evals_;
+  Evaluator ev_;
+  std::map<std::string, fs::file_time_type> failed_before_;
+  std::set<std::string> tried_;
+  int64_t done_here_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// The study without what may differ between its workers (threads, device).
+nlohmann::json what_is_computed(nlohmann::json study) {
+  study["search"].erase("threads");
+  study["search"].erase("device");
+  return study;
 }
 
-/// Creates (or, resuming, opens) the study directory and locks it against
-/// a second `nas study run` on it.
-std::unique_ptr<core::DirLock> start_study_dir(const nlohmann::json& study, const std::string& out,
-                                               bool resume) {
+/// `out` must be new or empty unless its study.json is `study` itself.
+void refuse_other_study(const nlohmann::json& study, const std::string& out) {
+  const auto path = out + "/study.json";
+  const auto diff =
+      nlohmann::json::diff(what_is_computed(core::read_json_file(path)), what_is_computed(study));
+  if (diff.empty()) return;
+  throw ConfigError(fmt::format(
+      "{} holds another study: its study.json differs at {}; a worker joins a study with the "
+      "same config (or use `nas study run --resume {}`)",
+      out, diff[0]["path"].get<std::string>(), out));
+}
+
+/// Creates (or, joining or resuming, opens) the study directory.
+void start_study_dir(const nlohmann::json& study, const std::string& out, StudyStart how) {
+  if (how == StudyStart::resume) return;  // load_study found study.json
   auto refuse_unless_empty = [&] {
-    if (resume || !fs::exists(out)) return;
+    if (!fs::exists(out)) return;
     bool empty = fs::is_directory(out);
     if (empty) {
       for (const auto& entry : fs::directory_iterator(out)) {
@@ -437,70 +604,49 @@ std::unique_ptr<core::DirLock> start_study_dir(const nlohmann::json& study, cons
       }
     }
     if (empty) return;
+    const bool study_there = fs::exists(out + "/study.json");
+    if (how == StudyStart::join && study_there) return refuse_other_study(study, out);
     throw ConfigError(fmt::format(
         "{} exists and is not an empty directory; a new study needs a new directory{}", out,
-        fs::exists(out + "/study.json")
-            ? fmt::format(" (continue this one with `nas study run --resume {}`)", out)
-            : ""));
+        study_there ? fmt::format(" (continue this one with `nas study run --resume {}`)", out)
+                    : ""));
   };
   refuse_unless_empty();
   fs::create_directories(out);
-  auto lock = std::make_unique<core::DirLock>(out, "study directory");
-  refuse_unless_empty();  // again under the lock
-  if (!resume) core::write_json_file(out + "/study.json", study);
-  return lock;
+  const core::DirLock lock(out, "study directory");  // while it is set up
+  refuse_unless_empty();                             // again under the lock
+  if (!fs::exists(out + "/study.json")) core::write_json_file(out + "/study.json", study);
 }
 
 }  // namespace
 
-StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
-                       const Registries& registries) {
-  const auto runs = plan_study(study, out, registries);
-  const auto lock = start_study_dir(study, out, resume);
+StudyOutcome run_study(const nlohmann::json& study, const std::string& out,
+                       const StudyRunOptions& options, const Registries& registries) {
+  auto runs = plan_study(study, out, registries);
+  start_study_dir(study, out, options.start);
   install_interrupt_handlers();
-  const auto& evaluation = study["evaluation"];
-  const bool evaluates = evaluation["estimator"] != "none";
-  StudyProgress progress;
-  progress.total = static_cast<int64_t>(runs.size()) *
-                   (1 + (evaluates ? static_cast<int64_t>(evaluation["seeds"].size()) : 0));
-  StudyOutcome outcome;
-  core::info("study {}: {} strategies x {} seeds, budget rule {}, evaluation {}", out,
+  core::info("study {}: {} strategies x {} seeds, budget rule {}, evaluation {} (worker {})", out,
              study["strategies"].size(), study["seeds"].size(),
              study["budget"]["rule"].get<std::string>(),
-             evaluation["estimator"].get<std::string>());
-  auto stopped = [&] {
+             study["evaluation"]["estimator"].get<std::string>(), core::worker_id());
+  StudyWorker worker(study, out, std::move(runs), options.claim_timeout, registries);
+  const bool whole = worker.run();
+  auto outcome = worker.tally();
+  if (!whole) {
     core::info(
         "study interrupted; every finished run is kept. Continue with "
         "`nas study run --resume {}`",
         out);
     outcome.interrupted = true;
-    return outcome;
-  };
-  for (const auto& r : runs) {
-    if (fs::exists(r.dir + "/result.json")) {
-      ++progress.done;
-      ++outcome.searches;
-      continue;
-    }
-    if (core::interrupted() || !study_search(r, out, progress, outcome, registries)) {
-      return stopped();
-    }
-  }
-  if (!evaluates) return outcome;
-  Evaluator ev;
-  ev.name = evaluation["estimator"];
-  ev.options = evaluation["options"];
-  ev.base = resolve_config(search_defaults(), {study["search"]}, registries);
-  for (const auto& r : runs) {
-    if (!fs::exists(r.dir + "/result.json")) {
-      progress.done += static_cast<int64_t>(evaluation["seeds"].size());
-      continue;
-    }
-    if (core::interrupted() || !study_evaluate(r, study, ev, out, progress, outcome, registries)) {
-      return stopped();
-    }
   }
   return outcome;
+}
+
+StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
+                       const Registries& registries) {
+  StudyRunOptions options;
+  options.start = resume ? StudyStart::resume : StudyStart::create;
+  return run_study(study, out, options, registries);
 }
 
 }  // namespace nas::experiments

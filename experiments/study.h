@@ -14,7 +14,9 @@ namespace nas::experiments {
 /// "Studies"). Its directory:
 ///
 ///   study.json                 the resolved study config
-///   study.jsonl                one line per finished task (search, evaluation)
+///   study.jsonl                one line per finished task (search, evaluation),
+///                              with the worker ("host:pid") that did it
+///   claims/<label>.seed<k>.<g> a worker's claim on a run while it works on it
 ///   runs/<label>/seed<k>/      an ordinary run directory (`nas search --resume`
 ///                              works on it) + evaluation.json, or error.json
 ///   report.md, report.json, figures/*.svg   (`nas study report`)
@@ -50,11 +52,35 @@ struct StudyOutcome {
   int64_t failed = 0;                     ///< searches or evaluations that failed
 };
 
-/// Runs every search of the study into `out` that has not finished, then
-/// every evaluation. `resume`: `out` holds the study (its study.json is
-/// used); otherwise `out` must be new or empty. A failed run (an error,
-/// e.g. a NaN loss) is recorded in its error.json and the study goes on;
-/// SIGINT/SIGTERM stops it with every finished piece kept.
+/// How a worker comes to its study directory.
+enum class StudyStart {
+  create,  ///< `out` must be new or empty
+  resume,  ///< `out` holds the study (its study.json was loaded)
+  join,    ///< either: creates the study, or joins the same study already in `out`
+};
+
+/// Seconds a claim may go without a heartbeat before another worker takes
+/// its run over (`nas study run --claim-timeout`).
+constexpr double kDefaultClaimTimeout = 120;
+
+struct StudyRunOptions {
+  StudyStart start = StudyStart::create;
+  double claim_timeout = kDefaultClaimTimeout;
+};
+
+/// One worker of the study in `out`: takes each unfinished run under a
+/// claim (so any number of workers, on any machines sharing `out`, fill one
+/// study and none runs a task another is running), searches it and
+/// evaluates its answer, and waits while other live workers hold runs, so a
+/// dead worker's run is resumed from its checkpoint by a survivor. A failed
+/// run (an error, e.g. a NaN loss) is recorded in its error.json and the
+/// study goes on; one that had failed before this worker started is tried
+/// again. SIGINT/SIGTERM stops it with every finished piece kept. The
+/// outcome counts the whole study's finished pieces, whoever did them.
+StudyOutcome run_study(const nlohmann::json& study, const std::string& out,
+                       const StudyRunOptions& options, const Registries& registries);
+
+/// The same with `resume` selecting StudyStart::resume or ::create.
 StudyOutcome run_study(const nlohmann::json& study, const std::string& out, bool resume,
                        const Registries& registries);
 

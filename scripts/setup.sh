@@ -9,7 +9,7 @@ packages=(
   libboost-program-options-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   dataset-fashion-mnist graphviz python3-venv
-  libonnx-dev libprotobuf-dev python3-torch
+  libonnx-dev libprotobuf-dev python3-torch libgloo-dev
 )
 
 missing=()

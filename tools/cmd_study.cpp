@@ -2,7 +2,9 @@
 // every answer evaluated the same way (`run`), then statistics, figures
 // and a Markdown report from the run directories (`report`).
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "experiments/run_dir.h"
 #include "experiments/study.h"
 #include "tools/commands.h"
+#include "tools/launch.h"
 
 namespace nas::tools {
 
@@ -30,6 +33,25 @@ nlohmann::json study_preset(const std::string& name) {
   return experiments::preset("study", name);
 }
 
+/// `nas study run ... --workers N`: N workers of one study on this machine,
+/// each with --worker (or --resume DIR) and cores / N threads unless
+/// --threads is given.
+int run_workers(const std::vector<std::string>& args, const po::variables_map& vm) {
+  const auto n = vm["workers"].as<int64_t>();
+  if (n < 1 || n > 1024) {
+    throw ConfigError(fmt::format("--workers: expected 1 to 1024 workers, found {}", n));
+  }
+  std::vector<std::string> worker_args = {"study", "run"};
+  for (const auto& a : without_option(args, "workers")) worker_args.push_back(a);
+  if (vm.count("resume") == 0 && !vm["worker"].as<bool>()) worker_args.push_back("--worker");
+  if (vm.count("threads") == 0) {
+    const auto cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    worker_args.push_back(fmt::format("--threads={}", std::max<int64_t>(1, cores / n)));
+  }
+  core::info("study: starting {} workers", n);
+  return run_copies(static_cast<int>(n), worker_args, [](int) { return ExtraEnv{}; }, false);
+}
+
 int study_run(const std::vector<std::string>& args) {
   po::options_description desc("nas study run options");
   desc.add_options()
@@ -37,6 +59,12 @@ int study_run(const std::vector<std::string>& args) {
       ("preset", po::value<std::string>(), "a ready study: study-quick (`nas list presets`)")
       ("out", po::value<std::string>(), "the study directory to create")
       ("resume", po::value<std::string>(), "continue the study in DIR (finished pieces are kept)")
+      ("worker", po::bool_switch(),
+       "one of several workers on --out DIR: create the study there, or join the same study "
+       "already there (Slurm arrays, several machines sharing DIR)")
+      ("workers", po::value<int64_t>(), "run N workers on this machine (default threads: cores / N)")
+      ("claim-timeout", po::value<double>()->default_value(experiments::kDefaultClaimTimeout),
+       "seconds without a heartbeat after which a worker's run counts as dead and is taken over")
       ("set", po::value<std::vector<std::string>>()->composing(),
        "PATH=VALUE override of any study key, e.g. seeds=[0,1] or search.network.C=8")
       ("print-config", po::bool_switch(), "print the resolved study and exit")
@@ -52,13 +80,19 @@ int study_run(const std::vector<std::string>& args) {
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
     print_help("nas study run (--preset study-quick | --config FILE) --out DIR [--set K=V]\n"
-               "       nas study run --resume DIR",
+               "       nas study run (--preset study-quick | --config FILE) --out DIR --worker\n"
+               "       nas study run --resume DIR\n"
+               "       nas study run ... --workers N",
                desc);
     return 0;
   }
   if (vm["verbose"].as<bool>()) core::set_verbosity(2);
   const auto& registries = experiments::builtin_registries();
   const bool resume = vm.count("resume") != 0;
+  if (resume && vm["worker"].as<bool>()) {
+    throw ConfigError("nas study run: --worker joins the study of --config/--preset in --out DIR; "
+                      "with --resume DIR every process is already a worker (drop --worker)");
+  }
   std::string out;
   std::vector<nlohmann::json> layers;
   if (resume) {
@@ -92,7 +126,17 @@ int study_run(const std::vector<std::string>& args) {
     std::cout << study.dump(2) << "\n";
     return 0;
   }
-  const auto outcome = experiments::run_study(study, out, resume, registries);
+  experiments::StudyRunOptions options;
+  options.start = resume                    ? experiments::StudyStart::resume
+                  : vm["worker"].as<bool>() ? experiments::StudyStart::join
+                                            : experiments::StudyStart::create;
+  options.claim_timeout = vm["claim-timeout"].as<double>();
+  if (!(options.claim_timeout > 0)) {
+    throw ConfigError(fmt::format("--claim-timeout: expected seconds > 0, found {}",
+                                  options.claim_timeout));
+  }
+  if (vm.count("workers") != 0) return run_workers(args, vm);  // checked here, run there
+  const auto outcome = experiments::run_study(study, out, options, registries);
   if (outcome.interrupted) return 130;
   core::info("study {}: {} searches, {} evaluated, {} failed; write the report with "
              "`nas study report {}`",
