@@ -119,7 +119,7 @@ void read_generators(torch::serialize::InputArchive& archive, const torch::Devic
 
 nlohmann::json fingerprint(const nlohmann::json& config) {
   auto f = config;
-  for (const char* key : {"threads", "device", "out"}) f.erase(key);
+  for (const char* key : {"threads", "device", "out", "distributed"}) f.erase(key);
   return f;
 }
 

@@ -50,6 +50,18 @@ namespace {
 /// then works on any run or study without a second try.
 nlohmann::json log_defaults() { return {{"tensorboard", true}}; }
 
+/// A data-parallel search (`--nproc N`, torchrun): `timeout` seconds that a
+/// collective or the rendezvous waits for a rank that died or hangs before
+/// the others stop with an error (the last checkpoint stays intact).
+nlohmann::json distributed_defaults() { return {{"timeout", 300.0}}; }
+
+void check_distributed(const nlohmann::json& d) {
+  const auto& v = d["timeout"];
+  if (!v.is_number() || !(v.get<double>() >= 1 && v.get<double>() <= 86400)) {
+    core::throw_rule_broken("distributed", "timeout", "1 to 86400 seconds", v);
+  }
+}
+
 }  // namespace
 
 nlohmann::json search_defaults() {
@@ -79,6 +91,7 @@ nlohmann::json search_defaults() {
         {"max_failures_in_a_row", 20}}},
       {"vs", {{"name", ""}, {"options", nlohmann::json::object()}}},
       {"log", log_defaults()},
+      {"distributed", distributed_defaults()},
   };
 }
 
@@ -278,6 +291,7 @@ nlohmann::json resolve_config(const nlohmann::json& defaults,
     c["options"] = registries.estimators.resolve(name, options);
   }
   if (config.contains("threads")) check_threads(config);
+  if (config.contains("distributed")) check_distributed(config["distributed"]);
   if (config.contains("budget")) check_budget(config["budget"]);
   if (config.contains("objective")) hardware::check_objective(config["objective"]);
   return config;

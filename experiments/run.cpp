@@ -22,9 +22,10 @@ std::string search_run_dir(const nlohmann::json& config) {
 }
 
 Run::Run(const nlohmann::json& config_in, bool resume_in, const Registries& registries,
-         const std::string& log)
+         const std::string& log, bool writer)
     : config(config_in), resume(resume_in), dir(search_run_dir(config_in), log) {
-  dir.check(resume);  // before any work
+  dir.set_writer(writer);
+  if (writer || resume) dir.check(resume);  // before any work
   dir.set_tensorboard(core::option<bool>(config["log"], "tensorboard"));
   device = setup_runtime(config, &threads);
   seed = core::option<uint64_t>(config, "seed");
@@ -93,6 +94,7 @@ void Run::open(const std::function<void(torch::serialize::InputArchive&)>& load)
 
 void Run::save_checkpoint(const std::function<void(torch::serialize::OutputArchive&)>& save,
                           double seconds) const {
+  if (!dir.writer()) return;
   torch::serialize::OutputArchive archive;
   save(archive);
   archive.write("seconds", torch::tensor(seconds < 0 ? elapsed() : seconds, torch::kFloat64));
@@ -134,6 +136,7 @@ nlohmann::json Run::result(const search_space::Architecture& answer,
 }
 
 void Run::write_result(const nlohmann::json& result) const {
+  if (!dir.writer()) return;
   core::write_json_file(dir.file("result.json"), result);
   core::info("result: {} (search {:.1f}s) -> {}", result["arch"].get<std::string>(), elapsed(),
              dir.file("result.json"));

@@ -48,8 +48,10 @@ class Run {
   /// Checks the run directory for a new run or a resume (nothing is
   /// created yet), applies --threads/--device, seeds every generator with
   /// the config's seed and creates the space. `log` names the log file.
+  /// `writer` false: a data-parallel rank other than 0 (see
+  /// RunDir::set_writer); a new run's directory is then rank 0's to check.
   Run(const nlohmann::json& config, bool resume, const Registries& registries,
-      const std::string& log);
+      const std::string& log, bool writer = true);
 
   const nlohmann::json& config;
   const bool resume;

@@ -75,6 +75,7 @@ void RunDir::check(bool resume) const {
 }
 
 void RunDir::create(bool resume) const {
+  if (!writer_) return;
   check(resume);
   std::error_code ec;
   fs::create_directories(path_, ec);
@@ -91,6 +92,7 @@ void RunDir::create(bool resume) const {
 void RunDir::start(const nlohmann::json& config, bool resuming,
                    const torch::Device& device, int threads,
                    uint64_t seed) const {
+  if (!writer_) return;
   if (!resuming) {
     truncate_log(0);
     core::write_json_file(file("config.json"), config);
@@ -136,6 +138,7 @@ void RunDir::scan_log() const {
 }
 
 void RunDir::append_log(const nlohmann::json& line) const {
+  if (!writer_) return;
   const auto step = tensorboard_ ? log_lines() : 0;
   core::append_json_line(file(log_), line);
   if (!tensorboard_) return;
@@ -169,6 +172,7 @@ int64_t RunDir::log_crc(int64_t lines) const {
 }
 
 void RunDir::truncate_log(int64_t lines) const {
+  if (!writer_) return;
   if (!has(log_)) return;
   std::ifstream in(file(log_));
   std::ostringstream kept;

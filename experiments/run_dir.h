@@ -53,6 +53,12 @@ class RunDir {
   void append_log(const nlohmann::json& line) const;
   /// Writes TensorBoard event files beside the log (config `log.tensorboard`).
   void set_tensorboard(bool on) { tensorboard_ = on; }
+  /// Whether this process writes the directory: false on the ranks other
+  /// than 0 of a data-parallel search, which read it (a resume's
+  /// checkpoint) but leave create, start, append_log and truncate_log,
+  /// and the run's checkpoints and result, to rank 0.
+  void set_writer(bool on) { writer_ = on; }
+  bool writer() const { return writer_; }
 
   /// Keeps the first `lines` lines of the log (after a resume).
   void truncate_log(int64_t lines) const;
@@ -66,6 +72,7 @@ class RunDir {
   std::string log_;
   mutable std::shared_ptr<core::DirLock> lock_;
   bool tensorboard_ = false;
+  bool writer_ = true;
   mutable std::shared_ptr<core::EventFile> events_;
   /// What has been read of the log so far (it only grows between
   /// checkpoints): complete lines, their CRC and the bytes they take, so

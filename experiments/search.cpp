@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/log.h"
@@ -101,6 +102,8 @@ struct SearchState {
   strategies::SearchContext ctx;
   Position pos;
   EpochSums sums;
+  std::unique_ptr<core::ProcessGroup> group;  ///< data-parallel ranks (null: one process)
+  bool stop = false;  ///< a data-parallel rank saw an interrupt (agreed at each step's end)
 };
 
 void save_checkpoint(SearchState& s, const Position& pos) {
@@ -114,6 +117,7 @@ void save_checkpoint(SearchState& s, const Position& pos) {
                                              s.supernet->passes()},
                                             torch::kInt64));
     archive.write("sums", s.sums.to_tensor());
+    archive.write("world", torch::tensor(s.group ? s.group->world() : 1, torch::kInt64));
   });
 }
 
@@ -132,6 +136,17 @@ void load_checkpoint(SearchState& s, torch::serialize::InputArchive& archive) {
   torch::Tensor position, sum_tensor;
   archive.read("position", position);
   archive.read("sums", sum_tensor);
+  torch::Tensor world_tensor;
+  const int64_t world = archive.try_read("world", world_tensor) ? world_tensor.item<int64_t>() : 1;
+  const int64_t here = s.group ? s.group->world() : 1;
+  if (world != here) {
+    throw ConfigError(fmt::format(
+        "--resume {}: the checkpoint was written by a search over {} process{}, this one has "
+        "{}; resume with the same number (each batch is split the same way only then){}",
+        s.run.dir.path(), world, world == 1 ? "" : "es", here,
+        world > 1 ? fmt::format(": nas search --resume {} --nproc {}", s.run.dir.path(), world)
+                  : ""));
+  }
   s.pos.epoch = position[0].item<int64_t>();
   s.pos.step = position[1].item<int64_t>();
   s.pos.val_step = position[2].item<int64_t>();
@@ -139,18 +154,60 @@ void load_checkpoint(SearchState& s, torch::serialize::InputArchive& archive) {
   s.sums = EpochSums::from_tensor(sum_tensor);
 }
 
+/// A data-parallel step's end on every rank: the step's statistics summed
+/// over the ranks (so the log has the global batch's numbers), whether any
+/// rank was interrupted, rank 0's BatchNorm statistics everywhere (as
+/// DDP's broadcast_buffers), and a check that the architecture weights are
+/// still the same bits on every rank.
+strategies::StepStats sync_step(SearchState& s, const strategies::StepStats& st) {
+  auto& g = *s.group;
+  auto t = torch::tensor({st.train_loss * static_cast<double>(st.train_count), st.train_correct,
+                          static_cast<double>(st.train_count),
+                          st.val_loss * static_cast<double>(st.val_count), st.val_correct,
+                          static_cast<double>(st.val_count), interrupted() ? 1.0 : 0.0},
+                         torch::kFloat64);
+  g.sum({t});
+  const auto* p = t.data_ptr<double>();
+  strategies::StepStats sum;
+  sum.train_count = static_cast<int64_t>(p[2]);
+  sum.train_loss = EpochSums::ratio(p[0], p[2]);
+  sum.train_correct = p[1];
+  sum.val_count = static_cast<int64_t>(p[5]);
+  sum.val_loss = EpochSums::ratio(p[3], p[5]);
+  sum.val_correct = p[4];
+  s.stop = p[6] > 0;
+  g.broadcast(s.supernet->buffers());
+  const auto probs = s.strategy->op_probabilities();
+  if (probs.defined()) {
+    auto leader = probs.detach().clone();
+    g.broadcast({leader});
+    if (!torch::equal(leader, probs.detach())) {
+      throw Error(fmt::format("rank {}: after epoch {} step {} the architecture weights differ "
+                              "from rank 0's (a random draw or a decision from this rank's own "
+                              "data); the ranks no longer search one supernet",
+                              g.rank(), s.pos.epoch + 1, s.pos.step + 1));
+    }
+  }
+  return sum;
+}
+
 /// The steps of the current epoch from `s.pos.step` on; false when
 /// interrupted (a checkpoint at the current step is saved).
 bool run_steps(SearchState& s, core::Progress& progress) {
   auto& pos = s.pos;
   for (; pos.step < s.ctx.steps_per_epoch; ++pos.step) {
-    if (interrupted()) {
+    if (s.group ? s.stop : interrupted()) {
       save_interrupted(s, pos);
       return false;
     }
-    const auto train = s.split.train->batch(pos.epoch, pos.step);
-    const auto val = s.split.val->cycling(pos.val_step++);
-    const auto st = s.strategy->step(train, val);
+    auto train = s.split.train->batch(pos.epoch, pos.step);
+    auto val = s.split.val->cycling(pos.val_step++);
+    if (s.group) {
+      train = s.group->shard(train);
+      val = s.group->shard(val);
+    }
+    auto st = s.strategy->step(train, val);
+    if (s.group) st = sync_step(s, st);
     if (!std::isfinite(st.train_loss) || !std::isfinite(st.val_loss)) {
       throw Error(fmt::format(
           "epoch {}, step {}: the {} loss is {}; the search stopped. The checkpoint of "
@@ -229,8 +286,10 @@ nlohmann::json last_log_line(const RunDir& dir) {
                            : core::parse_json(last_text, dir.file(dir.log()));
 }
 
-/// result.json from the strategy's answer and the last log line.
+/// result.json from the strategy's answer and the last log line (rank 0's
+/// to write; the other ranks of a data-parallel search return {}).
 nlohmann::json write_result(SearchState& s, int64_t supernet_params) {
+  if (!s.run.dir.writer()) return nlohmann::json::object();
   auto result = s.run.result(s.strategy->best(), s.strategy->op_probabilities());
   result.update({
       {"epochs", s.pos.epoch},
@@ -281,6 +340,23 @@ bool seconds_spent(const SearchState& s) {
   return seconds > 0 && s.run.elapsed() >= seconds;
 }
 
+/// The process group of a data-parallel search (`nas search --nproc N`,
+/// torchrun): every rank must get an equal share of each batch.
+std::unique_ptr<core::ProcessGroup> join_process_group(const core::DistEnv& env, const Run& run) {
+  const auto batch = core::option<int64_t>(run.config["data"], "batch");
+  if (batch % env.world != 0) {
+    throw ConfigError(fmt::format("data.batch: expected a multiple of the {} processes (each "
+                                  "trains on an equal part of every batch), found {}",
+                                  env.world, batch));
+  }
+  const auto seconds = core::option<double>(run.config["distributed"], "timeout");
+  auto group = std::make_unique<core::ProcessGroup>(
+      env, run.device, std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+  core::info("rank {} of {} ({} over {}:{})", env.rank, env.world, group->backend(),
+             env.master_addr, env.master_port);
+  return group;
+}
+
 /// Builds the strategy, the data split and the supernet, and attaches the
 /// strategy (before the run directory is touched).
 void build_one_shot(SearchState& s, const Registries& registries) {
@@ -309,6 +385,7 @@ void build_one_shot(SearchState& s, const Registries& registries) {
   ctx.epochs = planned_epochs(s);
   ctx.train_loader = s.split.train.get();
   ctx.val_loader = s.split.val.get();
+  ctx.group = s.group.get();
   auto& objective = s.run.objective;
   if (objective.trains()) {
     ctx.objective.loss = [&objective](const torch::Tensor& loss, const torch::Tensor& probs) {
@@ -363,8 +440,10 @@ SearchOutcome run_one_shot(const nlohmann::json& config, bool resume,
   if (epochs < 1) {
     throw ConfigError(fmt::format("epochs: expected 1 or more, found {}", epochs));
   }
-  Run run(config, resume, registries, "log.jsonl");
+  const auto env = core::DistEnv::from_environment();
+  Run run(config, resume, registries, "log.jsonl", env.rank == 0);
   SearchState s(run);
+  if (env.world > 1) s.group = join_process_group(env, run);
   build_one_shot(s, registries);
   run.open([&s](torch::serialize::InputArchive& archive) { load_checkpoint(s, archive); });
   if (resume) {
@@ -396,6 +475,12 @@ SearchOutcome run_search(const nlohmann::json& config, bool resume,
                          const Registries& registries) {
   const auto strategy = core::option<std::string>(config["strategy"], "name");
   if (registries.kind(strategy) == StrategyKind::trial) {
+    if (core::DistEnv::from_environment().world > 1) {
+      throw ConfigError(fmt::format(
+          "strategy {}: a trial strategy's search runs in one process (its trials are "
+          "independent: spread them, or several searches, with `nas study run --workers N`)",
+          strategy));
+    }
     return run_trials(config, resume, registries);
   }
   return run_one_shot(config, resume, registries);

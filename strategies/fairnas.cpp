@@ -82,14 +82,15 @@ StepStats FairNas::step(const Batch& train, const Batch& /*val*/) {
     // deterministically.
     const Batch b = same_batch || ctx_->train_loader == nullptr
                         ? train
-                        : ctx_->train_loader->cycling(
-                              static_cast<int64_t>(ctx_->rng->uniform_int(1 << 30)));
+                        : local_shard(ctx_->train_loader->cycling(
+                              static_cast<int64_t>(ctx_->rng->uniform_int(1 << 30))));
     auto [loss, c] = loss_and_correct(net.forward(b.x, paths[k]), b.y);
     loss.backward();  // gradients accumulate over the m paths
     loss_sum += loss.item<double>() * b.size();
     correct += c;
     count += b.size();
   }
+  reduce_weight_grads();
   torch::nn::utils::clip_grad_norm_(weights_, opts_.grad_clip);
   w_optimizer_->step();
   stats.train_loss = loss_sum / count;

@@ -1,5 +1,7 @@
 #include "strategies/one_shot.h"
 
+#include "core/distributed.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -106,6 +108,7 @@ void OneShotStrategy::weight_step(const Batch& batch,
   auto [loss, correct] =
       loss_and_correct(ctx_->supernet->forward(batch.x, path), batch.y);
   loss.backward();
+  reduce_weight_grads();
   // NOTE: alpha is kept out of the weight optimizer and the weight gradient
   // clip, as in the reference implementation.
   last_grad_norm_ = torch::nn::utils::clip_grad_norm_(weights_, one_shot_.grad_clip);
@@ -113,6 +116,23 @@ void OneShotStrategy::weight_step(const Batch& batch,
   stats.train_loss = loss.item<double>();
   stats.train_correct = correct;
   stats.train_count = batch.size();
+}
+
+void OneShotStrategy::reduce_weight_grads() {
+  if (ctx_->group == nullptr) return;
+  std::vector<torch::Tensor> grads;
+  for (const auto& w : weights_) {
+    if (w.grad().defined()) grads.push_back(w.grad());  // the same set on every rank: one path
+  }
+  ctx_->group->average(grads);
+}
+
+void OneShotStrategy::reduce_alpha_grad() {
+  if (ctx_->group != nullptr && alpha_.grad().defined()) ctx_->group->average({alpha_.grad()});
+}
+
+Batch OneShotStrategy::local_shard(const Batch& batch) const {
+  return ctx_->group == nullptr ? batch : ctx_->group->shard(batch);
 }
 
 void OneShotStrategy::clear_weight_grads() {
@@ -125,8 +145,12 @@ void OneShotStrategy::make_alpha_optimizer(const AlphaOptions& options) {
 
 void OneShotStrategy::apply_alpha_gradient(const torch::Tensor& grad,
                                            const torch::Tensor& rows) {
-  alpha_optimizer_->step(alpha_, grad.defined() ? grad : torch::zeros_like(alpha_),
-                         rows);
+  auto g = grad.defined() ? grad : torch::zeros_like(alpha_);
+  if (ctx_->group != nullptr) {
+    g = g.clone();
+    ctx_->group->average({g});
+  }
+  alpha_optimizer_->step(alpha_, g, rows);
 }
 
 torch::Tensor OneShotStrategy::with_objective(const torch::Tensor& task_grad,

@@ -109,6 +109,16 @@ class OneShotStrategy : public SearchStrategy {
                             const torch::Tensor& rows = {});
   /// Sets the weights' learning rate.
   void set_lr(double lr);
+  /// Averages the weights' gradients over the ranks of a data-parallel
+  /// search (nothing in one process): call it after the backward passes of
+  /// a step, before the clip and the optimizer step.
+  void reduce_weight_grads();
+  /// The same for alpha.grad() (apply_alpha_gradient averages what it is
+  /// given in any case; this is for a strategy that clips it first).
+  void reduce_alpha_grad();
+  /// This rank's part of `batch` (all of it in one process): a strategy
+  /// that draws batches of its own shards them as the loop does.
+  Batch local_shard(const Batch& batch) const;
   /// Clears the weights' gradients to undefined (not zero): ops that do
   /// not run in a step then get no update at all — no weight decay, no
   /// momentum — as ProxylessNAS does ("avoid over-regularization") and as

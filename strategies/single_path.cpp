@@ -79,6 +79,7 @@ StepStats SinglePath::step(const Batch& train, const Batch& /*val*/) {
       loss_and_correct(net.forward(train.x, search_space::PathSpec::superkernel(d)), train.y);
   const auto total = warm ? loss : ctx_->objective.apply(loss, net.superkernel_selection(d));
   total.backward();
+  reduce_weight_grads();
   torch::nn::utils::clip_grad_norm_(weights_, one_shot_.grad_clip);
   w_optimizer_->step();
   apply_alpha_gradient(alpha_.grad());

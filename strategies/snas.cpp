@@ -124,6 +124,8 @@ StepStats Snas::step(const Batch& train, const Batch& /*val*/) {
   loss = ctx_->objective.apply(loss, torch::softmax(logits(), 1));
   if (lambda > 0) loss = loss + lambda * resource_penalty(z, costs_, rows_, row_weights_);
   loss.backward();
+  reduce_weight_grads();
+  reduce_alpha_grad();  // before its clip, as the weights'
   torch::nn::utils::clip_grad_norm_(weights_, opts_.grad_clip);
   torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{alpha_}, opts_.alpha_grad_clip);
   w_optimizer_->step();

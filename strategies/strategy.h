@@ -15,6 +15,10 @@
 #include "data/loader.h"
 #include "search_space/search_space.h"
 
+namespace nas::core {
+class ProcessGroup;
+}
+
 namespace nas::strategies {
 
 /// How cost objectives reach a strategy (hardware::CostObjective fills it).
@@ -57,6 +61,11 @@ struct SearchContext {
   /// Cost objectives (latency, FLOPs, parameters), set by the loop from
   /// the config's `objective` section; empty hooks: none.
   SearchObjective objective;
+  /// A data-parallel search's ranks (null: one process). The loop hands
+  /// each rank its shard of every batch; a strategy averages its
+  /// gradients over the ranks right before it applies them (weights and
+  /// architecture parameters alike), so every rank keeps the same state.
+  core::ProcessGroup* group = nullptr;
 };
 
 /// Losses and accuracies of one step; a count of 0 means "not measured".

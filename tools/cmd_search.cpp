@@ -1,14 +1,69 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/distributed.h"
 #include "core/json_io.h"
+#include "core/log.h"
 #include "experiments/run_dir.h"
 #include "experiments/search.h"
 #include "tools/commands.h"
+#include "tools/launch.h"
 
 namespace nas::tools {
+
+namespace {
+
+/// A TCP port that is free on this machine now (for MASTER_PORT).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 29500;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+/// `nas search ... --nproc N`: N ranks of one data-parallel search on this
+/// machine, with the variables torchrun would set.
+int launch_ranks(const std::vector<std::string>& args, const po::variables_map& vm) {
+  const auto n = vm["nproc"].as<int64_t>();
+  if (n < 1 || n > 256) {
+    throw ConfigError(fmt::format("--nproc: expected 1 to 256 processes, found {}", n));
+  }
+  std::vector<std::string> rank_args = {"search"};
+  for (const auto& a : without_option(args, "nproc")) rank_args.push_back(a);
+  if (vm.count("threads") == 0) {
+    const auto cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+    rank_args.push_back(fmt::format("--threads={}", std::max<int64_t>(1, cores / n)));
+  }
+  const auto port = std::to_string(free_port());
+  return run_copies(
+      static_cast<int>(n), rank_args,
+      [&](int rank) {
+        return ExtraEnv{{"RANK", std::to_string(rank)},       {"LOCAL_RANK", std::to_string(rank)},
+                        {"WORLD_SIZE", std::to_string(n)},    {"LOCAL_WORLD_SIZE", std::to_string(n)},
+                        {"MASTER_ADDR", "127.0.0.1"},         {"MASTER_PORT", port},
+                        {"TORCHELASTIC_USE_AGENT_STORE", ""}};
+      },
+      true);
+}
+
+}  // namespace
 
 int run_search_command(const std::vector<std::string>& args) {
   po::options_description desc("nas search options");
@@ -32,7 +87,10 @@ int run_search_command(const std::vector<std::string>& args) {
        "the published latency CSV (default: ../shared/data)"}});
   add_config_flags(desc, flags);
   desc.add_options()("resume", po::value<std::string>(),
-                     "continue the run in DIR from its checkpoint");
+                     "continue the run in DIR from its checkpoint")(
+      "nproc", po::value<int64_t>(),
+      "data-parallel search over N processes on this machine (Gloo; default threads: cores / N); "
+      "torchrun --no-python does the same across machines");
   add_common_run_options(desc);
   const auto vm = parse_args(args, desc);
   if (vm.count("help") != 0) {
@@ -54,9 +112,12 @@ int run_search_command(const std::vector<std::string>& args) {
     std::cout << config.dump(2) << "\n";
     return 0;
   }
+  if (vm.count("nproc") != 0) return launch_ranks(args, vm);
+  const auto env = core::DistEnv::from_environment();
+  if (env.rank > 0) core::set_verbosity(0);  // rank 0 speaks for the job
   const auto outcome = experiments::run_search(config, resume, registries);
   if (outcome.interrupted) return 130;
-  std::cout << outcome.result["arch"].get<std::string>() << "\n";
+  if (outcome.result.contains("arch")) std::cout << outcome.result["arch"].get<std::string>() << "\n";
   return 0;
 }
 
