@@ -85,7 +85,7 @@ for _ in $(seq 600); do  # until worker a is a few trials into a run (at most 30
   if [[ -n "$claim" ]]; then
     task=$(basename "$claim")
     run="$dir/runs/${task%%.seed*}/seed$(sed -E 's/.*\.seed([0-9]+)\.[0-9]+$/\1/' <<<"$task")"
-    if [[ $(wc -l <"$run/trials.jsonl" 2>/dev/null || echo 0) -ge 20 ]]; then victim=$run; break; fi
+    if [[ $(wc -l 2>/dev/null <"$run/trials.jsonl" || echo 0) -ge 20 ]]; then victim=$run; break; fi
   fi
   sleep 0.05
 done

@@ -120,7 +120,7 @@ std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
   std::vector<std::string> refused;
   for (const auto& [name, value] : vm) {
     if (value.defaulted() || name == "resume" || name == "threads" || name == "device" ||
-        name == "quiet") {
+        name == "quiet" || name == "nproc") {  // --nproc: checked against the checkpoint
       continue;
     }
     refused.push_back("--" + name);
@@ -128,7 +128,7 @@ std::vector<nlohmann::json> resume_layers(const po::variables_map& vm) {
   if (!refused.empty()) {
     throw ConfigError(fmt::format(
         "--resume {}: {} cannot be given with --resume (a run resumes with the config it "
-        "started with; only --threads, --device and -q may change). Start a new run with "
+        "started with; only --threads, --device, --nproc and -q may change). Start a new run with "
         "another --out to change it",
         dir, fmt::join(refused, ", ")));
   }
