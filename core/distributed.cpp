@@ -5,8 +5,16 @@
 
 #include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+// The backends this LibTorch can give (core/CMakeLists.txt decides): Gloo
+// with Debian's 1.13 (gloo's headers from libgloo-dev, the gloo it was
+// built with), NCCL with a CUDA LibTorch.
+#ifdef NAS_DIST_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef NAS_DIST_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -58,38 +66,52 @@ DistEnv DistEnv::from_environment() {
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
+#ifdef NAS_DIST_GLOO
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
-  std::chrono::milliseconds timeout;
+#endif
+#ifdef NAS_DIST_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  std::chrono::milliseconds timeout{0};
 
-  template <class F>
-  void run(const DistEnv& env, const char* what, F&& start) {
+  /// Starts `op(backend)` (a collective) and waits for it.
+  template <class Op>
+  void run(const DistEnv& env, const char* what, Op&& op) {
     try {
-      auto work = start();
-      work->wait(timeout);
+#ifdef NAS_DIST_GLOO
+      if (gloo) return static_cast<void>(op(*gloo)->wait(timeout));
+#endif
+#ifdef NAS_DIST_NCCL
+      if (nccl) return static_cast<void>(op(*nccl)->wait(timeout));
+#endif
+      throw Error("no backend");
     } catch (const std::exception& e) {
       collective_failed(env, what, e);
     }
   }
+
+  void join(const DistEnv& env, bool cuda);
 };
 
-ProcessGroup::ProcessGroup(const DistEnv& env, torch::Device device,
-                           std::chrono::milliseconds timeout)
-    : env_(env), backend_("gloo"), impl_(std::make_unique<Impl>()) {
-  if (device.is_cuda()) {
-    throw ConfigError(
-        "data-parallel search on CUDA devices needs NCCL, which this build's LibTorch lacks; "
-        "run with --device cpu (Gloo), or one process per search");
+void ProcessGroup::Impl::join(const DistEnv& env, bool cuda) {
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<uint16_t>(env.master_port);
+  opts.isServer = env.rank == 0 && !env.agent_store;
+  opts.numWorkers = static_cast<size_t>(env.world);
+  opts.waitWorkers = false;
+  opts.timeout = timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+  store = c10::make_intrusive<c10d::PrefixStore>("naskit", tcp);
+#ifdef NAS_DIST_NCCL
+  if (cuda) {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world, options);
+    return;
   }
-  impl_->timeout = timeout;
-  try {
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<uint16_t>(env.master_port);
-    opts.isServer = env.rank == 0 && !env.agent_store;
-    opts.numWorkers = static_cast<size_t>(env.world);
-    opts.waitWorkers = false;
-    opts.timeout = timeout;
-    auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
-    impl_->store = c10::make_intrusive<c10d::PrefixStore>("naskit", tcp);
+#endif
+#ifdef NAS_DIST_GLOO
+  if (!cuda) {
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = timeout;
     const auto ifname = env_text("GLOO_SOCKET_IFNAME", "");
@@ -98,8 +120,24 @@ ProcessGroup::ProcessGroup(const DistEnv& env, torch::Device device,
         : env.master_addr == "127.0.0.1" || env.master_addr == "localhost"
             ? c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr)
             : c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->gloo =
-        c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world, options);
+    gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.world, options);
+    return;
+  }
+#endif
+  throw ConfigError(fmt::format(
+      "data-parallel search on {} needs {}, which this build lacks (Gloo: the build against "
+      "Debian's LibTorch; NCCL: a CUDA build); run one process per search",
+      cuda ? "CUDA devices" : "the CPU", cuda ? "NCCL" : "Gloo"));
+}
+
+ProcessGroup::ProcessGroup(const DistEnv& env, torch::Device device,
+                           std::chrono::milliseconds timeout)
+    : env_(env), backend_(device.is_cuda() ? "nccl" : "gloo"), impl_(std::make_unique<Impl>()) {
+  impl_->timeout = timeout;
+  try {
+    impl_->join(env, device.is_cuda());
+  } catch (const ConfigError&) {
+    throw;
   } catch (const std::exception& e) {
     throw Error(fmt::format("rank {} of {}: cannot join the process group at {}:{} within {} s "
                             "(are all {} processes started, MASTER_ADDR/MASTER_PORT the same for "
@@ -132,7 +170,7 @@ void ProcessGroup::reduce(const std::vector<torch::Tensor>& tensors, bool mean) 
       for (const auto& t : bucket) flat_parts.push_back(t.reshape({-1}));
       std::vector<torch::Tensor> flat = {torch::cat(flat_parts)};
       bytes_ += flat[0].numel() * static_cast<int64_t>(flat[0].element_size());
-      impl_->run(env_, "an all-reduce", [&] { return impl_->gloo->allreduce(flat); });
+      impl_->run(env_, "an all-reduce", [&](auto& pg) { return pg.allreduce(flat); });
       if (mean) flat[0].div_(env_.world);
       int64_t offset = 0;
       for (auto& t : bucket) {
@@ -155,7 +193,7 @@ void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors) {
   if (parts.empty()) return;
   std::vector<torch::Tensor> flat = {torch::cat(parts)};
   bytes_ += flat[0].numel() * 8;
-  impl_->run(env_, "a broadcast", [&] { return impl_->gloo->broadcast(flat); });
+  impl_->run(env_, "a broadcast", [&](auto& pg) { return pg.broadcast(flat); });
   int64_t offset = 0;
   for (const auto& t : tensors) {
     if (!t.defined() || t.numel() == 0) continue;
@@ -177,7 +215,7 @@ Batch ProcessGroup::shard(const Batch& batch) const {
 }
 
 void ProcessGroup::barrier() {
-  impl_->run(env_, "a barrier", [&] { return impl_->gloo->barrier(); });
+  impl_->run(env_, "a barrier", [&](auto& pg) { return pg.barrier(); });
 }
 
 }  // namespace nas::core

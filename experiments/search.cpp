@@ -165,8 +165,10 @@ strategies::StepStats sync_step(SearchState& s, const strategies::StepStats& st)
                           static_cast<double>(st.train_count),
                           st.val_loss * static_cast<double>(st.val_count), st.val_correct,
                           static_cast<double>(st.val_count), interrupted() ? 1.0 : 0.0},
-                         torch::kFloat64);
+                         torch::kFloat64)
+                .to(s.run.device);  // NCCL reduces device tensors only
   g.sum({t});
+  t = t.cpu();
   const auto* p = t.data_ptr<double>();
   strategies::StepStats sum;
   sum.train_count = static_cast<int64_t>(p[2]);
@@ -464,6 +466,13 @@ SearchOutcome run_one_shot(const nlohmann::json& config, bool resume,
   if (!run_epochs(s)) {
     outcome.interrupted = true;
     return outcome;
+  }
+  if (s.group) {
+    const double steps = static_cast<double>(s.ctx.steps_per_epoch * s.pos.epoch);
+    core::info("data-parallel: {} processes, rank 0 all-reduced and broadcast {:.1f} MiB ({:.2f} "
+               "MiB per step)",
+               s.group->world(), static_cast<double>(s.group->bytes_sent()) / (1 << 20),
+               static_cast<double>(s.group->bytes_sent()) / (1 << 20) / std::max(1.0, steps));
   }
   outcome.result = write_result(s, supernet_params);
   return outcome;

@@ -106,8 +106,7 @@ int run_search_command(const std::vector<std::string>& args) {
   } else {
     layers = config_layers(vm, "search", flags);
   }
-  const auto config = experiments::resolve_config(experiments::search_defaults(),
-                                                  layers, registries);
+  auto config = experiments::resolve_config(experiments::search_defaults(), layers, registries);
   if (vm["print-config"].as<bool>()) {
     std::cout << config.dump(2) << "\n";
     return 0;
@@ -115,6 +114,9 @@ int run_search_command(const std::vector<std::string>& args) {
   if (vm.count("nproc") != 0) return launch_ranks(args, vm);
   const auto env = core::DistEnv::from_environment();
   if (env.rank > 0) core::set_verbosity(0);  // rank 0 speaks for the job
+  if (env.world > 1 && config["device"] == "cuda") {
+    config["device"] = fmt::format("cuda:{}", env.local_rank);  // one GPU per rank of a node
+  }
   const auto outcome = experiments::run_search(config, resume, registries);
   if (outcome.interrupted) return 130;
   if (outcome.result.contains("arch")) std::cout << outcome.result["arch"].get<std::string>() << "\n";
