@@ -91,6 +91,8 @@ TaskClaims::TaskClaims(std::string dir, double timeout_s)
   fs::create_directories(dir_);
 }
 
+bool TaskClaims::claimed(const std::string& task) const { return !generations(dir_, task).empty(); }
+
 double TaskClaims::heartbeat() const {
   return std::clamp(timeout_ / 8.0, 0.1, 15.0);
 }

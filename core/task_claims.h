@@ -42,6 +42,9 @@ class TaskClaims {
   /// `on_lost` runs on the heartbeat thread if the claim is taken over.
   std::unique_ptr<Claim> try_claim(const std::string& task, std::function<void()> on_lost = {});
 
+  /// Whether any claim file of `task` exists (live or dead).
+  bool claimed(const std::string& task) const;
+
   double timeout() const { return timeout_; }
   /// The heartbeat period: an eighth of the timeout, within [0.1 s, 15 s].
   double heartbeat() const;

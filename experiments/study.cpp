@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -394,13 +395,17 @@ class StudyWorker {
       bool others = false;  // runs other live workers hold
       for (const auto& r : runs_) {
         if (core::interrupted()) return false;
-        if (finished(r)) continue;
+        // A finished run with a claim left: its worker died before it let go.
+        if (finished(r) && !claims_.claimed(task_name(r))) continue;
         auto claim = claims_.try_claim(task_name(r), [this, &r] { lost(r); });
         if (!claim || (!finished(r) && busy(r))) {
           others = true;
           continue;
         }
-        if (finished(r)) continue;  // by another worker, just now
+        if (finished(r)) {  // by another worker just now, or by one that died
+          record_missing_lines(r);
+          continue;
+        }
         tried_.insert(r.dir);
         if (!work_on(r)) return false;
       }
@@ -467,6 +472,37 @@ class StudyWorker {
     if (!fs::exists(r.dir + "/result.json") && !search(r)) return false;
     if (evals_ == 0 || !fs::exists(r.dir + "/result.json")) return true;
     return evaluate(r);
+  }
+
+  /// study.jsonl lines for what `r`'s directory holds but the log lacks: a
+  /// worker killed between finishing a task and logging it.
+  void record_missing_lines(const StudyRun& r) {
+    std::set<std::string> logged;
+    const auto path = out_ + "/study.jsonl";
+    if (fs::exists(path)) {
+      std::istringstream lines(core::read_text_file(path));
+      for (std::string text; std::getline(lines, text);) {
+        try {
+          const auto l = nlohmann::json::parse(text);
+          if (l.value("label", "") == r.label && l.value("seed", -1) == r.seed) {
+            logged.insert(l.value("task", "") + l.value("eval_seed", nlohmann::json()).dump());
+          }
+        } catch (const std::exception&) {
+          // a torn last line of a killed worker
+        }
+      }
+    }
+    const nlohmann::json none;
+    if (fs::exists(r.dir + "/result.json") && logged.count("search" + none.dump()) == 0) {
+      log_task({{"task", "search"}, {"label", r.label}, {"seed", r.seed}, {"ok", true},
+                {"recovered", true}});
+    }
+    if (evals_ == 0 || !fs::exists(r.dir + "/evaluation.json")) return;
+    for (const auto& e : core::read_json_file(r.dir + "/evaluation.json")["results"]) {
+      if (logged.count("evaluation" + e["seed"].dump()) != 0) continue;
+      log_task({{"task", "evaluation"}, {"label", r.label}, {"seed", r.seed},
+                {"eval_seed", e["seed"]}, {"ok", e.value("ok", true)}, {"recovered", true}});
+    }
   }
 
   void log_task(nlohmann::json line) {
