@@ -94,6 +94,19 @@ struct ProcessGroup::Impl {
 };
 
 void ProcessGroup::Impl::join(const DistEnv& env, bool cuda) {
+#ifndef NAS_DIST_NCCL
+  const bool have = !cuda;
+#elif !defined(NAS_DIST_GLOO)
+  const bool have = cuda;
+#else
+  const bool have = true;
+#endif
+  if (!have) {  // before the rendezvous: every rank fails alike, none waits for another
+    throw ConfigError(fmt::format(
+        "data-parallel search on {} needs {}, which this build lacks (Gloo: the build against "
+        "Debian's LibTorch; NCCL: a CUDA build); run one process per search",
+        cuda ? "CUDA devices" : "the CPU", cuda ? "NCCL" : "Gloo"));
+  }
   c10d::TCPStoreOptions opts;
   opts.port = static_cast<uint16_t>(env.master_port);
   opts.isServer = env.rank == 0 && !env.agent_store;
@@ -124,10 +137,6 @@ void ProcessGroup::Impl::join(const DistEnv& env, bool cuda) {
     return;
   }
 #endif
-  throw ConfigError(fmt::format(
-      "data-parallel search on {} needs {}, which this build lacks (Gloo: the build against "
-      "Debian's LibTorch; NCCL: a CUDA build); run one process per search",
-      cuda ? "CUDA devices" : "the CPU", cuda ? "NCCL" : "Gloo"));
 }
 
 ProcessGroup::ProcessGroup(const DistEnv& env, torch::Device device,

@@ -10,7 +10,8 @@
 #   measured tolerance (BatchNorm normalises each rank's half on its own);
 # - a rank that hangs (SIGSTOP) stops the other within distributed.timeout
 #   with a clear message, the last checkpoint intact; the resume equals the
-#   uninterrupted run; resuming with another number of processes is refused.
+#   uninterrupted run; resuming with another number of processes is refused;
+#   a rank killed under --nproc stops the job at once.
 set -u
 nas="$1"
 tmp=$(mktemp -d)
@@ -102,5 +103,20 @@ cp -r "$tmp/hang" "$tmp/hang-one"
 [[ "$(strip "$tmp/hang/log.jsonl")" == "$(strip "$tmp/whole/log.jsonl")" ]] ||
   fail "the resumed run's log differs from the uninterrupted run's"
 echo "resumed with 2 processes: the uninterrupted run's log, line for line"
+# A rank killed under --nproc: the other stops at once, the launcher fails.
+("$nas" search "${tiny[@]}" --space nb201 --C 2 --cells-per-stage 1 --epochs 400 --nproc 2 --out "$tmp/killed" 2>"$tmp/killed.err" >/dev/null) &
+job=$!
+for _ in $(seq 600); do
+  [[ $(wc -l 2>/dev/null <"$tmp/killed/log.jsonl" || echo 0) -ge 1 ]] && break
+  sleep 0.05
+done
+kill -KILL "$(pgrep -f "^nas search.*$tmp/killed" | tail -1)"
+start=$(date +%s)
+wait "$job" && fail "--nproc 2 with a rank killed exited 0"
+waited=$(($(date +%s) - start))
+[[ $waited -le 15 ]] || fail "--nproc 2 took $waited s to stop after a rank was killed"
+grep -q "another rank stopped" "$tmp/killed.err" ||
+  fail "a killed rank: the other's message does not say so: $(tail -2 "$tmp/killed.err")"
+echo "a killed rank: the job stopped after $waited s"
 [[ $failures -eq 0 ]] && echo "distributed: ok"
 exit $((failures > 0))

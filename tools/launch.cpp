@@ -1,6 +1,8 @@
 #include "tools/launch.h"
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <csignal>
 #include <cstring>
 
@@ -67,13 +69,20 @@ int run_copies(int n, const std::vector<std::string>& args,
     }
   };
   int result = 0;
+  // After a failure the others get SIGTERM (they save what they can), and
+  // SIGKILL if they are still there `kGrace` later (a rank blocked in a
+  // collective with a dead peer waits for its timeout otherwise).
+  constexpr auto kGrace = std::chrono::seconds(10);
+  std::chrono::steady_clock::time_point kill_at = std::chrono::steady_clock::time_point::max();
   for (int left = n; left > 0;) {
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno != EINTR) break;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno != EINTR) break;
+    if (pid <= 0) {
       if (g_signal != 0) signal_all(g_signal);
       g_signal = 0;
+      if (std::chrono::steady_clock::now() >= kill_at) signal_all(SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
     for (auto& p : pids) {
@@ -83,7 +92,10 @@ int run_copies(int n, const std::vector<std::string>& args,
       const int code = exit_status(status);
       if (code != 0 && result == 0) {
         result = code;
-        if (stop_all_on_failure) signal_all(SIGTERM);
+        if (stop_all_on_failure) {
+          signal_all(SIGTERM);
+          kill_at = std::chrono::steady_clock::now() + kGrace;
+        }
       }
     }
   }

@@ -14,7 +14,8 @@ using ExtraEnv = std::map<std::string, std::string>;
 /// `env_of(i)` added to the environment, and waits for all of them.
 /// SIGINT/SIGTERM are passed on to every copy (so Ctrl-C stops them as it
 /// stops one). `stop_all_on_failure`: the first copy that fails has the
-/// others stopped with SIGTERM (a collective job cannot go on without it).
+/// others stopped with SIGTERM, and SIGKILL 10 s later if still running (a
+/// collective job cannot go on without it).
 /// Returns 0 when every copy exited 0, otherwise the first failure's status
 /// (128 + signal for a copy killed by a signal).
 int run_copies(int n, const std::vector<std::string>& args,
