@@ -458,9 +458,11 @@ class StudyWorker {
     core::request_interrupt();
   }
 
+  /// A pause before looking at the others' runs again: at most a second, so
+  /// a worker with nothing left returns soon after the last run finishes.
   bool wait_for_others() {
-    const auto until =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(claims_.heartbeat());
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration<double>(std::min(claims_.heartbeat(), 1.0));
     while (std::chrono::steady_clock::now() < until) {
       if (core::interrupted()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
