@@ -3,7 +3,8 @@
 # a Slurm array starts them (scripts/slurm_study.sh) and `--workers 2` each
 # give the report of one worker, every task done exactly once; a worker
 # killed (SIGKILL) in the middle of a run has that run taken over and
-# resumed by the other, nothing lost and nothing run twice to completion.
+# resumed by the other, nothing lost and nothing run twice to completion; a
+# worker refuses to join another study.
 set -u
 nas="$1"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -103,5 +104,13 @@ else
   [[ "$(cut -d, -f1-4 "$victim/trials.jsonl")" == "$(cut -d, -f1-4 "$tmp/one/$rel/trials.jsonl")" ]] ||
     fail "kill: the resumed $rel/trials.jsonl differs from the one-worker study's"
 fi
+# A worker may only join the same study.
+sed 's/"seeds": \[0, 1, 2\]/"seeds": [0, 1]/' "$tmp/study.json" >"$tmp/other.json"
+"$nas" study run --config "$tmp/other.json" --out "$tmp/one" --worker -q 2>"$tmp/other.err"
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "holds another study.*differs at /seeds" "$tmp/other.err" ||
+  fail "joining with another study's config: exit $rc, $(cat "$tmp/other.err")"
+"$nas" study run --resume "$tmp/one" --worker -q 2>"$tmp/other.err"
+[[ $? -eq 2 ]] || fail "--resume with --worker was not refused: $(cat "$tmp/other.err")"
 [[ $failures -eq 0 ]] && echo "study workers: ok"
 exit $((failures > 0))
