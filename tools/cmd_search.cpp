@@ -3,9 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -47,10 +45,7 @@ int launch_ranks(const std::vector<std::string>& args, const po::variables_map& 
   }
   std::vector<std::string> rank_args = {"search"};
   for (const auto& a : without_option(args, "nproc")) rank_args.push_back(a);
-  if (vm.count("threads") == 0) {
-    const auto cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-    rank_args.push_back(fmt::format("--threads={}", std::max<int64_t>(1, cores / n)));
-  }
+  if (vm.count("threads") == 0) rank_args.push_back(threads_per_copy(n));
   const auto port = std::to_string(free_port());
   return run_copies(
       static_cast<int>(n), rank_args,

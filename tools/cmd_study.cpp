@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -44,10 +43,7 @@ int run_workers(const std::vector<std::string>& args, const po::variables_map& v
   std::vector<std::string> worker_args = {"study", "run"};
   for (const auto& a : without_option(args, "workers")) worker_args.push_back(a);
   if (vm.count("resume") == 0 && !vm["worker"].as<bool>()) worker_args.push_back("--worker");
-  if (vm.count("threads") == 0) {
-    const auto cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-    worker_args.push_back(fmt::format("--threads={}", std::max<int64_t>(1, cores / n)));
-  }
+  if (vm.count("threads") == 0) worker_args.push_back(threads_per_copy(n));
   core::info("study: starting {} workers", n);
   return run_copies(static_cast<int>(n), worker_args, [](int) { return ExtraEnv{}; }, false);
 }

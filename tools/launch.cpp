@@ -1,5 +1,6 @@
 #include "tools/launch.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -102,6 +103,11 @@ int run_copies(int n, const std::vector<std::string>& args,
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
   return result;
+}
+
+std::string threads_per_copy(int64_t n) {
+  const auto cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  return fmt::format("--threads={}", std::max<int64_t>(1, cores / std::max<int64_t>(1, n)));
 }
 
 std::vector<std::string> without_option(const std::vector<std::string>& args,

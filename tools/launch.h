@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,6 +21,10 @@ using ExtraEnv = std::map<std::string, std::string>;
 /// (128 + signal for a copy killed by a signal).
 int run_copies(int n, const std::vector<std::string>& args,
                const std::function<ExtraEnv(int)>& env_of, bool stop_all_on_failure);
+
+/// "--threads=T" with T = cores / n (at least 1): the copies' share of
+/// this machine when the user gave no --threads.
+std::string threads_per_copy(int64_t n);
 
 /// `args` without the option `name` and its value (`--name V` or `--name=V`).
 std::vector<std::string> without_option(const std::vector<std::string>& args,
